@@ -1,0 +1,99 @@
+// The validated, normalised blueprint. Plain JSON data: it travels as a workflow argument, so it must never hold
+// a secret (credentials are referenced by name and resolved on the worker).
+
+export type CertificateType = 'DV' | 'OV' | 'EV';
+export type ArtifactKind = 'key' | 'csr' | 'crt' | 'yaml';
+export const ARTIFACT_KINDS: readonly ArtifactKind[] = ['key', 'csr', 'crt', 'yaml'];
+
+/** Key algorithm requested for the certificate's private key. */
+export type KeySpec = { type: 'rsa'; bits: 2048 | 3072 | 4096 } | { type: 'ec'; curve: 'P-256' | 'P-384' };
+
+export interface Organization {
+  company_name?: string;
+  street_address?: string;
+  city?: string;
+  state?: string;
+  postal_code?: string;
+  country_code?: string;
+  email_address?: string;
+}
+
+/** A reference to a plugin as the blueprint wrote it, with its type resolved to the canonical short name. */
+export interface PluginSpec {
+  /** Canonical short name: `local`, `ssh`, `git`, `acme`, `local-ca`, `manual`, ... */
+  type: string;
+  /** The type exactly as written in the blueprint (an AutoSSL class path or a short name). */
+  declaredType: string;
+  /** Plugin options, after `${VAR}` expansion where AutoSSL does it. */
+  parameters: Record<string, unknown>;
+  /** Name of an entry in `credentials:`; never the secret itself. */
+  credentials?: string;
+  /** Extra, non-secret fields merged into the credential when it is resolved. */
+  credentialsParameters?: Record<string, unknown>;
+}
+
+export interface ServerSpec extends PluginSpec {
+  /** Stable, human-readable identity of this server inside the blueprint, e.g. `local:/etc/ssl/site` or `ssh:web-1:/etc/ssl`. */
+  id: string;
+  host?: string;
+  /** File stem for `<crt_name>.key` / `.crt`; defaults to the blueprint name. */
+  crtName: string;
+}
+
+export interface StorageSpec extends PluginSpec {
+  /** Artifact kinds this back end stores or serves; all kinds when the blueprint lists none. */
+  data: ArtifactKind[];
+}
+
+export interface CaStorageSpec extends PluginSpec {
+  /** Base name of the artifact in this storage (ACME account key, local CA key/certificate). */
+  name?: string;
+}
+
+export interface CertificateAuthoritySpec {
+  name: string;
+  key: string;
+  /** Canonical CA type: `acme`, `local-ca` or `manual`. */
+  type: string;
+  declaredType: string;
+  certificateTypes: CertificateType[];
+  acmeApi?: { production?: string; staging?: string };
+  contactEmail?: string;
+  storage?: CaStorageSpec;
+  chainOfTrust: string[];
+  parameters: Record<string, unknown>;
+}
+
+export interface CertificateSpec {
+  type: CertificateType;
+  certificateAuthority: string;
+  commonName?: string;
+  /** Every domain the certificate must cover, lower-case ASCII (IDN as punycode), CN first, no duplicates. */
+  domains: string[];
+  san: string[];
+  renewalDelayDays: number;
+  exactMatch: boolean;
+  privateKeyReuse: boolean;
+  key: KeySpec;
+  organization?: Organization;
+  chainOfTrust: string[];
+  isCa: boolean;
+}
+
+export interface CredentialSpec {
+  type: 'UserPassword' | 'ApiKeyAndId' | 'SshKey';
+  separator: string;
+}
+
+export interface Blueprint {
+  name: string;
+  /** Where it came from, for messages. */
+  source: { blueprint: string; config?: string };
+  servers: ServerSpec[];
+  certificate: CertificateSpec;
+  organization?: Organization;
+  certificateAuthorities: CertificateAuthoritySpec[];
+  storage?: StorageSpec;
+  tracking?: StorageSpec;
+  credentials: Record<string, CredentialSpec>;
+}
