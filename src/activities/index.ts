@@ -1,0 +1,106 @@
+// The only code the lifecycle workflow calls. Every activity is safe to retry, takes the (secret-free) blueprint
+// and public PEMs, and resolves credentials and plugins here, on the worker. Private keys go from the activity
+// that makes them straight to storage.
+import { Context } from '@temporalio/activity';
+import type { Blueprint } from '../blueprint/types';
+import { assertDeployable, CertificateRejected, splitBundle } from '../inspect/certificate';
+import type { CertificateFacts, Inspection } from '../inspect/facts';
+import { inspect } from '../inspect/inspect';
+import { PluginConfigError } from '../plugins/errors';
+import { openCa, openServer, openStorage, using, type PluginEnvironment } from '../plugins/open';
+import type { IssuedCertificate, ServerPlugin, StoragePlugin } from '../plugins/types';
+import { createCsr, generatePrivateKey, keyMatchesCertificate, parseCertificate } from '../x509';
+
+/** Storage name of the key and CSR of a renewal in progress: the live pair stays untouched until it completes. */
+export const pendingName = (name: string): string => `${name}.pending`;
+
+async function withStorage<T>(blueprint: Blueprint, env: PluginEnvironment, fn: (s: StoragePlugin) => Promise<T>): Promise<T> {
+  const storage = await openStorage(blueprint, env);
+  if (!storage) throw new PluginConfigError(`blueprint '${blueprint.name}'`, 'has no storage: renewed keys and certificates need one');
+  if (!storage.stores('key') || !storage.stores('crt')) {
+    throw new PluginConfigError(`storage of '${blueprint.name}'`, 'must keep keys and certificates (data: key, crt)');
+  }
+  return using(storage, fn);
+}
+
+/** Heartbeats while a long call runs, so a dead worker is noticed and the activity retried elsewhere. */
+async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => Context.current().heartbeat(), 5_000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createActivities(env: PluginEnvironment) {
+  return {
+    async inspect(blueprint: Blueprint): Promise<Inspection> {
+      return inspect(blueprint, env);
+    },
+
+    /** Makes (or, with private_key_reuse, reuses) the key and a CSR; key and CSR go to storage as pending. */
+    async prepareRenewal(blueprint: Blueprint): Promise<{ csr: string }> {
+      return withStorage(blueprint, env, async (storage) => {
+        const cert = blueprint.certificate;
+        const reused = cert.privateKeyReuse ? await storage.get(blueprint.name, 'key') : null;
+        const keyPem = reused ?? (await generatePrivateKey(cert.key));
+        const csr = await createCsr({
+          keyPem,
+          commonName: cert.commonName,
+          domains: cert.domains,
+          organization: cert.organization,
+          isCa: cert.isCa,
+        });
+        await storage.put(pendingName(blueprint.name), 'key', keyPem, `${blueprint.name}: new private key`);
+        await storage.put(pendingName(blueprint.name), 'csr', csr, `${blueprint.name}: new CSR`);
+        return { csr };
+      });
+    },
+
+    async issueCertificate(blueprint: Blueprint, csr: string): Promise<IssuedCertificate> {
+      const servers: ServerPlugin[] = [];
+      try {
+        for (const s of blueprint.servers) servers.push(await openServer(blueprint, s.id, env));
+        return await using(await openCa(blueprint, env), (ca) => heartbeating(() => ca.issue({ csr, blueprint, servers })));
+      } finally {
+        await Promise.allSettled(servers.map((s) => s.close()));
+      }
+    },
+
+    /**
+     * Checks a certificate against the pending key (and the blueprint) and makes it the stored pair. Used for
+     * CA-issued certificates and for ones a person delivers; a refusal says precisely why.
+     */
+    async storeCertificate(blueprint: Blueprint, delivered: { bundle: string }): Promise<CertificateFacts> {
+      return withStorage(blueprint, env, async (storage) => {
+        const pending = pendingName(blueprint.name);
+        const keyPem = await storage.get(pending, 'key');
+        if (keyPem === null) throw new CertificateRejected(`no renewal of '${blueprint.name}' is in progress (no pending key in storage)`);
+        const { leaf, chain, facts } = assertDeployable(blueprint, delivered.bundle, keyPem, Date.now());
+        // Key first: a crash between the two writes leaves a mismatch that `inspect` reports and a retry repairs.
+        await storage.put(blueprint.name, 'key', keyPem, `${blueprint.name}: private key for ${facts.serial}`);
+        const csr = await storage.get(pending, 'csr');
+        if (csr !== null && storage.stores('csr')) await storage.put(blueprint.name, 'csr', csr, `${blueprint.name}: CSR for ${facts.serial}`);
+        await storage.put(blueprint.name, 'crt', [leaf, ...chain].join(''), `${blueprint.name}: certificate ${facts.serial}`);
+        return facts;
+      });
+    },
+
+    /** Deploys the stored pair to one server, provided storage still holds certificate `serial`. */
+    async deployToServer(blueprint: Blueprint, serverId: string, serial: string): Promise<void> {
+      const pair = await withStorage(blueprint, env, async (storage) => ({
+        key: await storage.get(blueprint.name, 'key'),
+        crt: await storage.get(blueprint.name, 'crt'),
+      }));
+      if (pair.key === null || pair.crt === null) throw new CertificateRejected(`storage holds no certificate/key pair for '${blueprint.name}'`);
+      const { leaf, chain } = splitBundle(blueprint, pair.crt);
+      const storedSerial = parseCertificate(leaf).serial;
+      if (storedSerial !== serial) {
+        throw new CertificateRejected(`stored certificate changed (${storedSerial}, expected ${serial}); the next cycle deploys it`);
+      }
+      if (!keyMatchesCertificate(pair.key, leaf)) throw new CertificateRejected(`stored key and certificate ${serial} of '${blueprint.name}' do not match`);
+      await using(await openServer(blueprint, serverId, env), (server) => server.deploy({ key: pair.key!, certificate: leaf, chain }));
+    },
+  };
+}

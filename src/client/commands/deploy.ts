@@ -1,0 +1,72 @@
+// `autossl deploy`: put the stored (or given) certificate on the servers, after AutoSSL's pre-deploy checks.
+import { readFile } from 'node:fs/promises';
+import { assertDeployable } from '../../inspect/certificate';
+import { openStorage, using } from '../../plugins/open';
+import { workflowIdFor } from '../../workflows/definitions';
+import { CONNECTION_OPTIONS, UsageError, type CommandSpec } from '../cli';
+import { loadFromOptions, pluginEnvironment, str, type Context } from '../context';
+import { waitOptions } from '../follow';
+import { followRequests } from './renew';
+import { deliver } from './submit';
+
+export const spec: CommandSpec = {
+  name: 'deploy',
+  summary: 'Deploy the stored certificate, or a given key/certificate pair, to the servers.',
+  description: [
+    'Checks the pair in AutoSSL\'s order (key matches certificate, not expired nor within renewal_delay, covers the',
+    'blueprint, a chain exists when a server wants the full chain, chain of trust verifies); a bad pair is refused',
+    'before anything is written. A given pair is then stored in the blueprint\'s storage and the lifecycle workflow',
+    'deploys it to the servers that are out of date (every server with --all-servers).',
+    'With --tracking-record ID --certificate F and a workflow awaiting a manual CA\'s certificate, the certificate',
+    'is delivered to it exactly as `autossl submit` does.',
+    'Exit 0 when every server has it, 1 when a server failed, 2 on bad input or when no Temporal server answers.',
+  ].join('\n'),
+  options: {
+    'all-servers': { type: 'boolean', help: 'Deploy to every server, not only those out of date.' },
+    'private-key': { type: 'string', short: 'k', value: 'FILE', help: 'Private key to deploy (default: the stored one).' },
+    certificate: { type: 'string', short: 'c', value: 'FILE', help: 'Certificate to deploy (default: the stored one).' },
+    'tracking-record': { type: 'string', short: 't', value: 'ID', help: 'Workflow id (cert:<name>) printed by renew.' },
+    ...waitOptions,
+    ...CONNECTION_OPTIONS,
+  },
+};
+
+async function readInput(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+}
+
+export async function run(ctx: Context): Promise<number> {
+  const certFile = str(ctx.values.certificate);
+  const keyFile = str(ctx.values['private-key']);
+  const record = str(ctx.values['tracking-record']);
+  if (record && certFile && !keyFile && !str(ctx.values.blueprint)) return deliver(ctx, record, certFile);
+
+  const blueprints = await loadFromOptions(ctx);
+  if ((certFile || keyFile) && blueprints.length !== 1) {
+    throw new UsageError(`--certificate/--private-key need --blueprint to name exactly one certificate (got ${blueprints.length})`);
+  }
+  if (record && blueprints.some((b) => workflowIdFor(b.name) !== record)) {
+    throw new UsageError(`tracking record ${record} does not belong to ${blueprints.map((b) => b.name).join(', ')}`);
+  }
+  if (certFile || keyFile) {
+    const blueprint = blueprints[0];
+    const env = pluginEnvironment(ctx, true);
+    const storage = await openStorage(blueprint, env);
+    if (!storage) throw new UsageError(`blueprint '${blueprint.name}' has no storage to deploy from`);
+    await using(storage, async (s) => {
+      const certificate = certFile ? await readInput(certFile, 'certificate') : await s.get(blueprint.name, 'crt');
+      const key = keyFile ? await readInput(keyFile, 'private key') : await s.get(blueprint.name, 'key');
+      if (certificate === null) throw new UsageError(`no stored certificate for '${blueprint.name}': give --certificate`);
+      if (key === null) throw new UsageError(`no stored private key for '${blueprint.name}': give --private-key`);
+      const { leaf, chain, facts } = assertDeployable(blueprint, certificate, key, Date.now());
+      await s.put(blueprint.name, 'key', key, `${blueprint.name}: private key for ${facts.serial} (autossl deploy)`);
+      await s.put(blueprint.name, 'crt', [leaf, ...chain].join(''), `${blueprint.name}: certificate ${facts.serial} (autossl deploy)`);
+      ctx.io.err(`  ${blueprint.name}: stored certificate ${facts.serial}, valid until ${facts.notAfter}`);
+    });
+  }
+  return followRequests(ctx, blueprints, { allServers: ctx.values['all-servers'] === true });
+}

@@ -1,0 +1,59 @@
+// `autossl submit`: a person delivers the certificate a manual CA issued.
+import { readFile } from 'node:fs/promises';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { submitUpdate, workflowIdFor } from '../../workflows/definitions';
+import { CONNECTION_OPTIONS, EXIT, UsageError, type CommandSpec } from '../cli';
+import { loadFromOptions, str, type Context } from '../context';
+import { connect, queryStatus, targetFrom } from '../temporal';
+
+export const spec: CommandSpec = {
+  name: 'submit',
+  summary: 'Deliver a certificate issued by a manual CA to the workflow awaiting it.',
+  description: [
+    'Sends the certificate (PEM; the leaf first, then any chain) to the workflow in state AwaitingCertificate.',
+    'The workflow checks it (matches the new private key, covers the blueprint, verifies against the chain of',
+    'trust, not expired) and then stores and deploys it; a refusal says exactly why and the workflow keeps waiting.',
+    'Exit 0 when accepted, 1 when refused, 2 on bad input or when no Temporal server answers.',
+  ].join('\n'),
+  options: {
+    certificate: { type: 'string', short: 'c', value: 'FILE', help: 'The issued certificate (PEM).' },
+    'workflow-id': { type: 'string', value: 'ID', help: 'Workflow to deliver to (default cert:<blueprint name>).' },
+    ...CONNECTION_OPTIONS,
+  },
+};
+
+export async function deliver(ctx: Context, workflowId: string, file: string): Promise<number> {
+  let certificate: string;
+  try {
+    certificate = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read certificate file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  const session = await connect(targetFrom(ctx.values));
+  try {
+    if (!(await queryStatus(session, workflowId))) throw new UsageError(`no workflow ${workflowId}`);
+    const result = await session.client.workflow.getHandle(workflowId).executeUpdate(submitUpdate, { args: [{ certificate }] });
+    ctx.io.out(`${workflowId}: accepted certificate ${result.serial}, valid until ${result.notAfter}; deploying`);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      ctx.io.err(`autossl: ${workflowId} refused the certificate: ${err.cause?.message ?? err.message}`);
+      return EXIT.action;
+    }
+    throw err;
+  } finally {
+    await session.close();
+  }
+}
+
+export async function run(ctx: Context): Promise<number> {
+  const file = str(ctx.values.certificate);
+  if (!file) throw new UsageError('--certificate FILE is required');
+  let workflowId = str(ctx.values['workflow-id']);
+  if (!workflowId) {
+    const blueprints = await loadFromOptions(ctx);
+    if (blueprints.length !== 1) throw new UsageError(`--blueprint must name exactly one certificate (got ${blueprints.length}); or give --workflow-id`);
+    workflowId = workflowIdFor(blueprints[0].name);
+  }
+  return deliver(ctx, workflowId, file);
+}

@@ -1,0 +1,32 @@
+// `autossl worker`: a worker alone, against any Temporal server or cluster.
+import { CONNECTION_OPTIONS, type CommandSpec } from '../cli';
+import type { Context } from '../context';
+import { targetFrom } from '../temporal';
+import { runUntilSignal } from '../run-worker';
+import { pluginEnvironment } from '../context';
+
+export const spec: CommandSpec = {
+  name: 'worker',
+  summary: 'Run a worker (workflows + activities) against a Temporal server or cluster.',
+  description: [
+    'Connects to --address (or $TEMPORAL_ADDRESS, then 127.0.0.1:7233) and runs the certificate workflows and the',
+    'activities that reach servers, storage and CAs, until Ctrl-C. Run several on different machines to scale out;',
+    'credentials are resolved here, on the worker (--credentials, --credentials-file, environment).',
+  ].join('\n'),
+  options: { ...CONNECTION_OPTIONS },
+};
+
+export async function run(ctx: Context): Promise<number> {
+  const target = targetFrom(ctx.values);
+  const { NativeConnection } = await import('@temporalio/worker');
+  const { createWorker } = await import('../../worker/worker');
+  const connection = await NativeConnection.connect({ address: target.address });
+  try {
+    const worker = await createWorker({ connection, namespace: target.namespace, taskQueue: target.taskQueue, env: pluginEnvironment(ctx, false) });
+    ctx.io.err(`autossl worker on ${target.address}, namespace ${target.namespace}, task queue ${target.taskQueue}; Ctrl-C stops it`);
+    await runUntilSignal(worker);
+  } finally {
+    await connection.close();
+  }
+  return 0;
+}

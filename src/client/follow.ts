@@ -1,0 +1,34 @@
+// Following requested cycles to their end and saying how they went.
+import { EXIT, type OptionSpec } from './cli';
+import { str, type Context } from './context';
+import { waitForCycle, type Session } from './temporal';
+
+export const waitOptions: Record<string, OptionSpec> = {
+  'no-wait': { type: 'boolean', help: 'Return once the request is accepted; follow it with autossl status.' },
+  timeout: { type: 'string', value: 'SECONDS', help: 'Give up waiting after this long (default 600).' },
+};
+
+export async function reportCycles(ctx: Context, session: Session, requests: { workflowId: string; requestId: string }[]): Promise<number> {
+  if (ctx.values['no-wait']) {
+    for (const r of requests) ctx.io.out(`${r.workflowId}: requested (tracking record ${r.workflowId})`);
+    return EXIT.ok;
+  }
+  const timeoutMs = Number(str(ctx.values.timeout) ?? 600) * 1000;
+  let code: number = EXIT.ok;
+  for (const r of requests) {
+    const { status, finished } = await waitForCycle(session, r.workflowId, r.requestId, ctx.io, timeoutMs);
+    const cycle = status.lastCycle!;
+    if (!finished) {
+      ctx.io.out(`${status.name}: awaiting certificate - send the CSR below to the CA, then: autossl submit --blueprint <file> --certificate <file>`);
+      ctx.io.out(status.pendingCsr ?? '');
+      code = EXIT.action;
+      continue;
+    }
+    const renewed = cycle.renewed ? `renewed (${status.stored?.serial}, valid until ${status.stored?.notAfter})` : 'not renewed';
+    ctx.io.out(`${status.name}: ${cycle.outcome} - ${renewed}; deployed to ${cycle.deployed.length} server(s) [tracking record ${r.workflowId}]`);
+    if (cycle.error) ctx.io.out(`  error: ${cycle.error}`);
+    for (const f of cycle.failed) ctx.io.out(`  FAILED ${f.label}: ${f.error}`);
+    if (cycle.outcome !== 'ok') code = EXIT.action;
+  }
+  return code;
+}

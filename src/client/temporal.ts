@@ -1,0 +1,115 @@
+// Temporal client helpers shared by the actions that talk to the lifecycle workflows.
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import type { Blueprint } from '../blueprint/types';
+import {
+  TASK_QUEUE,
+  renewSignal,
+  statusQuery,
+  workflowIdFor,
+  type CycleRequest,
+  type LifecycleInput,
+  type LifecycleStatus,
+} from '../workflows/definitions';
+import type { ParsedValues } from './cli';
+import { str, type Output } from './context';
+
+/** No Temporal server answered: the user must start one or point at one. */
+export class TemporalUnavailable extends Error {
+  override name = 'TemporalUnavailable';
+}
+
+export interface Target {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+export function targetFrom(values: ParsedValues, env: NodeJS.ProcessEnv = process.env): Target {
+  return {
+    address: str(values.address) ?? env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    namespace: str(values.namespace) ?? env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: str(values['task-queue']) ?? TASK_QUEUE,
+  };
+}
+
+export interface Session extends Target {
+  client: Client;
+  close(): Promise<void>;
+}
+
+export async function connect(target: Target): Promise<Session> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: target.address, connectTimeout: '5s' });
+  } catch (err) {
+    throw new TemporalUnavailable(
+      `no Temporal server answers at ${target.address} (${err instanceof Error ? err.message : err}); ` +
+        "start one with 'autossl server' or give --address / TEMPORAL_ADDRESS",
+    );
+  }
+  return { ...target, client: new Client({ connection, namespace: target.namespace }), close: () => connection.close() };
+}
+
+/** Starts the certificate's workflow, or signals the running one, with a request the CLI can follow. */
+export async function requestCycle(
+  session: Session,
+  blueprint: Blueprint,
+  request: Omit<CycleRequest, 'id'>,
+  settings?: LifecycleInput['settings'],
+): Promise<string> {
+  const id = randomUUID();
+  await session.client.workflow.signalWithStart('certificateLifecycle', {
+    workflowId: workflowIdFor(blueprint.name),
+    taskQueue: session.taskQueue,
+    args: [{ blueprint, settings } satisfies LifecycleInput],
+    signal: renewSignal,
+    signalArgs: [{ ...request, id, blueprint }],
+    staticSummary: `certificate ${blueprint.name}: ${blueprint.certificate.domains.join(', ')}`,
+  });
+  return id;
+}
+
+export async function queryStatus(session: Session, workflowId: string): Promise<LifecycleStatus | null> {
+  try {
+    return await session.client.workflow.getHandle(workflowId).query(statusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+}
+
+export interface CycleOutcome {
+  status: LifecycleStatus;
+  /** The request was served and its cycle finished; false while a manual CA's certificate is awaited. */
+  finished: boolean;
+}
+
+/** Follows a request until its cycle finishes (or waits on a person), printing each state change. */
+export async function waitForCycle(
+  session: Session,
+  workflowId: string,
+  requestId: string,
+  io: Output,
+  timeoutMs: number,
+): Promise<CycleOutcome> {
+  const deadline = Date.now() + timeoutMs;
+  let lastState = '';
+  for (;;) {
+    const status = await queryStatus(session, workflowId);
+    if (status) {
+      const cycle = status.lastCycle;
+      const mine = cycle?.requestIds.includes(requestId) ?? false;
+      if (mine && status.state !== lastState) {
+        io.err(`  ${status.name}: ${status.state} - ${status.reason}`);
+        lastState = status.state;
+      }
+      if (mine && cycle?.finishedAt) return { status, finished: true };
+      if (mine && status.state === 'AwaitingCertificate') return { status, finished: false };
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${workflowId}; is an autossl worker running on task queue '${session.taskQueue}'?`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

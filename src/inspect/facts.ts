@@ -1,0 +1,32 @@
+// What an inspection learns about a certificate: public facts only (no key material), small enough for
+// workflow history and for `check --json`.
+
+export interface CertificateFacts {
+  serial: string;
+  issuer: string;
+  notBefore: string;
+  notAfter: string;
+  domains: string[];
+  /** Blueprint domains the certificate lacks, and names it carries that the blueprint does not want. */
+  coverage: { ok: boolean; missing: string[]; extra: string[] };
+  /** Whether the private key next to it matches; `null` when no key was found. */
+  keyMatches: boolean | null;
+  /** Verification against the blueprint's chain of trust; `null` when none is configured. */
+  chain: { ok: boolean; reason?: string } | null;
+}
+
+export interface ServerFacts {
+  id: string;
+  /** How a person names it, e.g. `local:/etc/ssl/site`. */
+  label: string;
+  certificate: CertificateFacts | null;
+  /** Set when the server could not be read (unreachable, unreadable file, not a certificate). */
+  error?: string;
+}
+
+export interface Inspection {
+  at: string;
+  stored: CertificateFacts | null;
+  storedError?: string;
+  servers: ServerFacts[];
+}

@@ -1,0 +1,41 @@
+// Reads the stored certificate and every server's, and turns them into public facts. Used by the `inspect`
+// activity and directly by `autossl check` (which needs no Temporal).
+import type { Blueprint } from '../blueprint/types';
+import { openServer, openStorage, using, type PluginEnvironment } from '../plugins/open';
+import type { StoragePlugin } from '../plugins/types';
+import { certificateFacts } from './certificate';
+import type { Inspection, ServerFacts } from './facts';
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+async function readStored(blueprint: Blueprint, storage: StoragePlugin): Promise<Pick<Inspection, 'stored' | 'storedError'>> {
+  if (!storage.stores('crt')) return { stored: null };
+  const crt = await storage.get(blueprint.name, 'crt');
+  if (crt === null) return { stored: null };
+  const key = storage.stores('key') ? await storage.get(blueprint.name, 'key') : null;
+  try {
+    return { stored: certificateFacts(blueprint, crt, key) };
+  } catch (err) {
+    return { stored: null, storedError: messageOf(err) };
+  }
+}
+
+async function inspectServer(blueprint: Blueprint, id: string, env: PluginEnvironment): Promise<ServerFacts> {
+  let label = id;
+  try {
+    return await using(await openServer(blueprint, id, env), async (server) => {
+      label = server.describe();
+      const current = await server.readCurrent();
+      return { id, label, certificate: current ? certificateFacts(blueprint, current.certificate, current.key) : null };
+    });
+  } catch (err) {
+    return { id, label, certificate: null, error: messageOf(err) };
+  }
+}
+
+export async function inspect(blueprint: Blueprint, env: PluginEnvironment, now = new Date()): Promise<Inspection> {
+  const storage = await openStorage(blueprint, env);
+  const stored = storage ? await using(storage, (s) => readStored(blueprint, s)) : { stored: null };
+  const servers = await Promise.all(blueprint.servers.map((s) => inspectServer(blueprint, s.id, env)));
+  return { at: now.toISOString(), ...stored, servers };
+}

@@ -1,0 +1,26 @@
+// Artifacts as files `<path>/<name>.<kind>` in a folder on the worker's machine.
+import path from 'node:path';
+import type { ArtifactKind } from '../../blueprint/types';
+import { PluginConfigError } from '../errors';
+import { KEY_FILE_MODE, PUBLIC_FILE_MODE, assertFileName, readFileIfExists, writeFileAtomic } from '../fs-atomic';
+import type { StorageFactory, StoragePlugin } from '../types';
+
+export const createLocalStorage: StorageFactory = (spec) => {
+  const folder = spec.parameters.path;
+  if (typeof folder !== 'string' || folder === '') throw new PluginConfigError('local storage', "needs a 'path'");
+  const subject = `storage local:${folder}`;
+  const kinds = spec.data?.length ? new Set(spec.data) : undefined;
+  const file = (name: string, kind: ArtifactKind): string => {
+    assertFileName(name, 'artifact name', subject);
+    return path.join(folder, `${name}.${kind}`);
+  };
+
+  const storage: StoragePlugin = {
+    stores: (kind) => !kinds || kinds.has(kind),
+    get: async (name, kind) => readFileIfExists(subject, file(name, kind)),
+    put: async (name, kind, content) =>
+      writeFileAtomic(subject, file(name, kind), content, kind === 'key' ? KEY_FILE_MODE : PUBLIC_FILE_MODE),
+    close: async () => {},
+  };
+  return storage;
+};

@@ -1,0 +1,32 @@
+// The worker: lifecycle workflows plus the activities that reach servers, storage and CAs.
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { PluginEnvironment } from '../plugins/open';
+import { TASK_QUEUE } from '../workflows/definitions';
+
+export const workflowsPath = require.resolve('../workflows');
+
+/** Bundles the workflow code once; tests share one bundle across workers. */
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+}
+
+const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+
+export interface WorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue?: string;
+  env: PluginEnvironment;
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}
+
+export async function createWorker(opts: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    activities: createActivities(opts.env),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+  });
+}

@@ -1,0 +1,95 @@
+// The renewal and deployment decisions, as pure functions of an inspection and the clock. Shared by the
+// lifecycle workflow and `autossl check`, so what check reports is exactly what the workflow will do.
+import type { CertificateFacts, Inspection } from '../inspect/facts';
+
+const DAY = 86_400_000;
+
+export interface ServerVerdict {
+  id: string;
+  label: string;
+  upToDate: boolean;
+  reasons: string[];
+}
+
+export interface Decision {
+  renew: boolean;
+  renewReasons: string[];
+  /** When the stored certificate falls due (ISO), `null` when there is none. */
+  renewAt: string | null;
+  servers: ServerVerdict[];
+  /** Ids of the servers to deploy to in this cycle. */
+  deployTo: string[];
+}
+
+/**
+ * When a certificate should be renewed: `renewalDelayDays` before expiry, unless that is as long as the
+ * certificate's whole lifetime (short-lived certificates), where a fixed fraction of the lifetime is kept
+ * instead (a third, half for 10 days or less) so a fresh certificate is never due at once.
+ */
+export function renewalTime(notBefore: string, notAfter: string, renewalDelayDays: number): number {
+  const start = Date.parse(notBefore);
+  const end = Date.parse(notAfter);
+  const lifetime = end - start;
+  const delay = renewalDelayDays * DAY;
+  if (delay < lifetime) return end - delay;
+  return end - lifetime * (lifetime <= 10 * DAY ? 1 / 2 : 1 / 3);
+}
+
+function problems(cert: CertificateFacts): string[] {
+  const reasons: string[] = [];
+  if (!cert.coverage.ok) {
+    if (cert.coverage.missing.length) reasons.push(`does not cover ${cert.coverage.missing.join(', ')}`);
+    if (cert.coverage.extra.length && !cert.coverage.missing.length) reasons.push(`also covers ${cert.coverage.extra.join(', ')} (exact_match)`);
+  }
+  if (cert.keyMatches === false) reasons.push('private key does not match the certificate');
+  if (cert.chain && !cert.chain.ok) reasons.push(`chain of trust: ${cert.chain.reason ?? 'does not verify'}`);
+  return reasons;
+}
+
+export interface DecideOptions {
+  renewalDelayDays: number;
+  now: number;
+  /** Renew whatever the stored certificate's state. */
+  force?: boolean;
+  /** Deploy to every server, up to date or not. */
+  allServers?: boolean;
+}
+
+export function decide(inspection: Inspection, opts: DecideOptions): Decision {
+  const { stored } = inspection;
+  const renewReasons: string[] = [];
+  let renewAt: number | null = null;
+  if (opts.force) renewReasons.push('renewal forced');
+  if (!stored) {
+    renewReasons.push(inspection.storedError ? `stored certificate unusable: ${inspection.storedError}` : 'no stored certificate');
+  } else {
+    renewAt = renewalTime(stored.notBefore, stored.notAfter, opts.renewalDelayDays);
+    const end = Date.parse(stored.notAfter);
+    if (end <= opts.now) renewReasons.push(`stored certificate expired on ${stored.notAfter}`);
+    else if (renewAt <= opts.now) {
+      renewReasons.push(`stored certificate expires on ${stored.notAfter}, within ${Math.ceil((end - opts.now) / DAY)} day(s)`);
+    }
+    renewReasons.push(...problems(stored).map((p) => `stored certificate ${p}`));
+  }
+  const renew = renewReasons.length > 0;
+
+  const servers = inspection.servers.map((server): ServerVerdict => {
+    const reasons: string[] = [];
+    const cert = server.certificate;
+    if (server.error) reasons.push(`could not be read: ${server.error}`);
+    else if (!cert) reasons.push('no certificate deployed');
+    else {
+      reasons.push(...problems(cert));
+      if (cert.keyMatches === null) reasons.push('no private key deployed');
+      if (Date.parse(cert.notAfter) <= opts.now) reasons.push(`certificate expired on ${cert.notAfter}`);
+      // A server holding a newer certificate than storage is left alone (someone deployed it on purpose).
+      else if (stored && Date.parse(cert.notAfter) < Date.parse(stored.notAfter) && cert.serial !== stored.serial) {
+        reasons.push(`expires on ${cert.notAfter}, before the stored certificate (${stored.notAfter})`);
+      }
+    }
+    return { id: server.id, label: server.label, upToDate: reasons.length === 0, reasons };
+  });
+
+  const deployTo = servers.filter((s) => renew || opts.allServers || !s.upToDate).map((s) => s.id);
+  return { renew, renewReasons, renewAt: renewAt === null ? null : new Date(renewAt).toISOString(), servers, deployTo };
+}

@@ -1,0 +1,106 @@
+// The lifecycle workflow's public surface: input, signals, update, query and status. Imported by the workflow
+// and by the CLI; pure data and Temporal definitions only.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Blueprint } from '../blueprint/types';
+import type { CertificateFacts } from '../inspect/facts';
+
+export const TASK_QUEUE = 'autossl';
+export const workflowIdFor = (name: string): string => `cert:${name}`;
+
+export type CertificateState =
+  | 'Initializing'
+  | 'Inspecting'
+  | 'Renewing'
+  | 'AwaitingCertificate'
+  | 'Deploying'
+  | 'Ready'
+  | 'Degraded'
+  | 'RenewalFailed';
+
+/** Something a person asked for; its id lets the CLI find the cycle that served it. */
+export interface CycleRequest {
+  id: string;
+  /** Renew even when the stored certificate is still good. */
+  force?: boolean;
+  /** Deploy to every server, not only those out of date. */
+  allServers?: boolean;
+}
+
+export interface LifecycleSettings {
+  /** How often servers are re-inspected for drift (a lost or replaced certificate), ms. */
+  checkIntervalMs: number;
+  /** How long a manual-CA renewal waits between reminders, ms. */
+  reminderIntervalMs: number;
+}
+
+export const DEFAULT_SETTINGS: LifecycleSettings = {
+  checkIntervalMs: 60 * 60 * 1000,
+  reminderIntervalMs: 24 * 60 * 60 * 1000,
+};
+
+export interface ServerStatus {
+  id: string;
+  label: string;
+  state: 'ok' | 'out-of-date' | 'failed' | 'unknown';
+  reasons: string[];
+  lastError?: string;
+  lastDeployedAt?: string;
+  lastDeployedSerial?: string;
+  /** Consecutive failed deploys; drives the retry backoff between cycles. */
+  failures: number;
+}
+
+export interface CycleReport {
+  number: number;
+  startedAt: string;
+  finishedAt?: string;
+  requestIds: string[];
+  renewed: boolean;
+  renewReasons: string[];
+  deployed: string[];
+  failed: { id: string; label: string; error: string }[];
+  outcome?: 'ok' | 'partial' | 'failed';
+  error?: string;
+}
+
+export interface LifecycleStatus {
+  name: string;
+  state: CertificateState;
+  /** One line saying why the state is what it is. */
+  reason: string;
+  domains: string[];
+  stored: CertificateFacts | null;
+  renewAt: string | null;
+  servers: ServerStatus[];
+  nextWakeAt: string | null;
+  nextWakeReason: string;
+  lastCycle: CycleReport | null;
+  cycles: number;
+  /** Failed renewals in a row, for backoff. */
+  renewalFailures: number;
+  /** While a manual CA's certificate is awaited: the CSR to send to the CA. */
+  pendingCsr?: string;
+}
+
+export interface LifecycleInput {
+  blueprint: Blueprint;
+  settings?: Partial<LifecycleSettings>;
+  /** State carried over continue-as-new; absent on the first run. */
+  status?: LifecycleStatus;
+  /** Requests received but not served yet. */
+  requests?: CycleRequest[];
+}
+
+export interface SubmitResult {
+  serial: string;
+  notAfter: string;
+  domains: string[];
+}
+
+/** Run a cycle now (renew when due or forced, deploy where needed); may carry an updated blueprint. */
+export const renewSignal = defineSignal<[CycleRequest & { blueprint?: Blueprint }]>('renew');
+/** The blueprint changed: inspect again with the new one. */
+export const blueprintSignal = defineSignal<[Blueprint]>('blueprint');
+/** A person delivers the certificate a manual CA issued. */
+export const submitUpdate = defineUpdate<SubmitResult, [{ certificate: string }]>('submitCertificate');
+export const statusQuery = defineQuery<LifecycleStatus>('status');
