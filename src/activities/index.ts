@@ -3,7 +3,7 @@
 // that makes them straight to storage.
 import { Context } from '@temporalio/activity';
 import type { Blueprint } from '../blueprint/types';
-import { assertDeployable, CertificateRejected, splitBundle } from '../inspect/certificate';
+import { assertDeployable, certificateFacts, CertificateRejected, splitBundle } from '../inspect/certificate';
 import type { CertificateFacts, Inspection } from '../inspect/facts';
 import { inspect } from '../inspect/inspect';
 import { PluginConfigError } from '../plugins/errors';
@@ -76,13 +76,25 @@ export function createActivities(env: PluginEnvironment) {
       return withStorage(blueprint, env, async (storage) => {
         const pending = pendingName(blueprint.name);
         const keyPem = await storage.get(pending, 'key');
-        if (keyPem === null) throw new CertificateRejected(`no renewal of '${blueprint.name}' is in progress (no pending key in storage)`);
+        if (keyPem === null) {
+          // A retry after this activity already completed: the delivered certificate is the stored one.
+          const storedKey = await storage.get(blueprint.name, 'key');
+          const storedCrt = await storage.get(blueprint.name, 'crt');
+          const { leaf } = splitBundle(blueprint, delivered.bundle);
+          if (storedKey !== null && storedCrt !== null && splitBundle(blueprint, storedCrt).leaf === leaf) {
+            return certificateFacts(blueprint, storedCrt, storedKey);
+          }
+          throw new CertificateRejected(`no renewal of '${blueprint.name}' is in progress (no pending key in storage)`);
+        }
         const { leaf, chain, facts } = assertDeployable(blueprint, delivered.bundle, keyPem, Date.now());
         // Key first: a crash between the two writes leaves a mismatch that `inspect` reports and a retry repairs.
         await storage.put(blueprint.name, 'key', keyPem, `${blueprint.name}: private key for ${facts.serial}`);
         const csr = await storage.get(pending, 'csr');
         if (csr !== null && storage.stores('csr')) await storage.put(blueprint.name, 'csr', csr, `${blueprint.name}: CSR for ${facts.serial}`);
         await storage.put(blueprint.name, 'crt', [leaf, ...chain].join(''), `${blueprint.name}: certificate ${facts.serial}`);
+        // The pending key is live now; a second copy of a private key is one too many.
+        await storage.remove(pending, 'key', `${blueprint.name}: renewal ${facts.serial} complete`);
+        await storage.remove(pending, 'csr', `${blueprint.name}: renewal ${facts.serial} complete`);
         return facts;
       });
     },

@@ -35,6 +35,7 @@ export interface PluginSpec {
 export interface ServerSpec extends PluginSpec {
   /** Stable, human-readable identity of this server inside the blueprint, e.g. `local:/etc/ssl/site` or `ssh:web-1:/etc/ssl`. */
   id: string;
+  /** `parameters.host`, else the server's `host`; a global placeholder is replaced by each of its hosts. */
   host?: string;
   /** File stem for `<crt_name>.key` / `.crt`; defaults to the blueprint name. */
   crtName: string;
@@ -57,6 +58,7 @@ export interface CertificateAuthoritySpec {
   type: string;
   declaredType: string;
   certificateTypes: CertificateType[];
+  /** ACME directory base URLs as written; AutoSSL appends `/directory` to them. */
   acmeApi?: { production?: string; staging?: string };
   contactEmail?: string;
   storage?: CaStorageSpec;
@@ -67,15 +69,19 @@ export interface CertificateAuthoritySpec {
 export interface CertificateSpec {
   type: CertificateType;
   certificateAuthority: string;
+  /** Normalised like `domains`. */
   commonName?: string;
   /** Every domain the certificate must cover, lower-case ASCII (IDN as punycode), CN first, no duplicates. */
   domains: string[];
+  /** Normalised like `domains`, without duplicates; the common name is not added. */
   san: string[];
   renewalDelayDays: number;
   exactMatch: boolean;
   privateKeyReuse: boolean;
   key: KeySpec;
+  /** The certificate's own, else the blueprint's top-level one. */
   organization?: Organization;
+  /** The certificate's own chain, else its CA's (PEM, intermediate first). */
   chainOfTrust: string[];
   isCa: boolean;
 }

@@ -74,6 +74,11 @@ export const CATALOG: readonly CatalogEntry[] = [
       ca_private_key: { type: 'string', required: true, description: 'Storage name of the CA private key.' },
       ca_certificate: { type: 'string', required: true, description: 'Storage name of the CA certificate.' },
       certificate_validity_days: { type: 'integer', description: 'Validity of issued certificates in days (default 90).' },
+      create_if_missing: {
+        type: 'boolean',
+        description: 'Create the CA (EC P-256 key, 10-year self-signed certificate) in the CA storage when absent (default false).',
+      },
+      ca_common_name: { type: 'string', description: "Common name of a CA created by create_if_missing (default '<CA name> Local CA')." },
     },
     load: () => require('./ca/local-ca').createLocalCa as CaFactory,
   },

@@ -32,6 +32,8 @@ export interface StoragePlugin {
   get(name: string, kind: ArtifactKind): Promise<string | null>;
   /** Atomic write; keys are written readable by the owner only. */
   put(name: string, kind: ArtifactKind, content: string, message?: string): Promise<void>;
+  /** Removes `<name>.<kind>`; nothing happens when it is absent. */
+  remove(name: string, kind: ArtifactKind, message?: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -21,17 +21,21 @@ export interface Decision {
   deployTo: string[];
 }
 
+/** Below this share of its lifetime in use, a certificate is never due: renewing it would only loop. */
+const MIN_USED_SHARE = 0.1;
+
 /**
- * When a certificate should be renewed: `renewalDelayDays` before expiry, unless that is as long as the
- * certificate's whole lifetime (short-lived certificates), where a fixed fraction of the lifetime is kept
- * instead (a third, half for 10 days or less) so a fresh certificate is never due at once.
+ * When a certificate should be renewed: `renewalDelayDays` before expiry (to the second), unless that leaves
+ * almost nothing of the certificate's lifetime in use (short-lived certificates, or a delay as long as the
+ * validity: CAs back-date notBefore, so "equal" shows up as a few minutes longer). Then a fixed fraction of the
+ * lifetime is kept instead (a third, half for 10 days or less) so a fresh certificate is never due at once.
  */
 export function renewalTime(notBefore: string, notAfter: string, renewalDelayDays: number): number {
   const start = Date.parse(notBefore);
   const end = Date.parse(notAfter);
   const lifetime = end - start;
   const delay = renewalDelayDays * DAY;
-  if (delay < lifetime) return end - delay;
+  if (lifetime - delay > lifetime * MIN_USED_SHARE) return end - delay;
   return end - lifetime * (lifetime <= 10 * DAY ? 1 / 2 : 1 / 3);
 }
 

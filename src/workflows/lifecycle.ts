@@ -266,7 +266,8 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       return {
         id: v.id,
         label: v.label,
-        state: v.upToDate ? 'ok' : 'out-of-date',
+        // A server whose last deploy failed stays 'failed' (with its error) until a deploy succeeds.
+        state: v.upToDate ? 'ok' : previous?.failures ? 'failed' : 'out-of-date',
         reasons: v.reasons,
         lastError: previous?.lastError,
         lastDeployedAt: previous?.lastDeployedAt,

@@ -58,6 +58,15 @@ describe('local storage', () => {
     assert.deepEqual(await fs.readdir(root), ['site.crt']);
   });
 
+  test('remove deletes the artifact and ignores one that is absent', async () => {
+    const store = await storage(root);
+    await store.put('site.pending', 'key', 'k');
+    await store.remove('site.pending', 'key');
+    assert.equal(await store.get('site.pending', 'key'), null);
+    await store.remove('site.pending', 'key');
+    await assert.rejects(store.remove('../x', 'key'), PluginConfigError);
+  });
+
   test('stores every kind when data is absent or empty, only the listed kinds otherwise', async () => {
     for (const data of [undefined, []]) {
       const store = await storage(root, data);

@@ -1,7 +1,8 @@
 // Artifacts as files `<path>/<name>.<kind>` in a folder on the worker's machine.
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArtifactKind } from '../../blueprint/types';
-import { PluginConfigError } from '../errors';
+import { PluginConfigError, fsError } from '../errors';
 import { KEY_FILE_MODE, PUBLIC_FILE_MODE, assertFileName, readFileIfExists, writeFileAtomic } from '../fs-atomic';
 import type { StorageFactory, StoragePlugin } from '../types';
 
@@ -20,6 +21,12 @@ export const createLocalStorage: StorageFactory = (spec) => {
     get: async (name, kind) => readFileIfExists(subject, file(name, kind)),
     put: async (name, kind, content) =>
       writeFileAtomic(subject, file(name, kind), content, kind === 'key' ? KEY_FILE_MODE : PUBLIC_FILE_MODE),
+    remove: async (name, kind) => {
+      const target = file(name, kind);
+      await rm(target, { force: true }).catch((err) => {
+        throw fsError(subject, `cannot remove ${target}`, err);
+      });
+    },
     close: async () => {},
   };
   return storage;

@@ -1,0 +1,682 @@
+// Blueprint files (and the optional global config) → validated, normalised `Blueprint`s, or one BlueprintError that
+// lists every problem with its file and line. It reads files and nothing else: `check` runs it over every
+// blueprint before anything starts, so it loads no plugin code and parses the global config once.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { DEFAULT_CA_TYPE, findPlugin, pluginNames, type CatalogEntry, type ParameterSpec, type PluginCategory } from '../plugins/registry';
+import { normalizeDomain } from '../x509/domains';
+import { BlueprintError } from './errors';
+import {
+  CERTIFICATE_TYPES,
+  CREDENTIAL_TYPES,
+  DEFAULTS,
+  PRIVATE_KEY_SIZES,
+  SECTIONS,
+  type CredentialType,
+  type Field,
+  type PrivateKeyType,
+  type SectionName,
+} from './keys';
+import { didYouMean } from './suggest';
+import { Issues, isNull, parseYaml, toPlain, type Pos, type TEntry, type TMap, type TNode, type TScalar } from './tree';
+import {
+  ARTIFACT_KINDS,
+  type ArtifactKind,
+  type Blueprint,
+  type CaStorageSpec,
+  type CertificateAuthoritySpec,
+  type CertificateSpec,
+  type CertificateType,
+  type CredentialSpec,
+  type KeySpec,
+  type Organization,
+  type PluginSpec,
+  type ServerSpec,
+  type StorageSpec,
+} from './types';
+
+export interface LoadOptions {
+  /** A blueprint file, or a folder searched recursively for `*.yaml` and `*.yml`. */
+  blueprint: string;
+  /** Global config merged under every blueprint (a blueprint key replaces the global one whole). */
+  config?: string;
+  /** For `${VAR}` in paths; defaults to `process.env`. */
+  env?: Record<string, string | undefined>;
+}
+
+/** Loads every blueprint, in file-name order. Throws one `BlueprintError` listing every problem found. */
+export async function loadBlueprints(opts: LoadOptions): Promise<Blueprint[]> {
+  const issues = new Issues();
+  const env = opts.env ?? process.env;
+  const files = await blueprintFiles(issues, opts.blueprint, opts.config);
+  let global: Global | undefined;
+  let configOk = true;
+  if (opts.config !== undefined) {
+    const tree = await parseFile(issues, opts.config);
+    global = tree && readGlobal({ issues, env, refs: [] }, tree);
+    configOk = global !== undefined;
+  }
+  const blueprints: Blueprint[] = [];
+  const names = new Map<string, Pos>();
+  const texts = await readAll(files);
+  for (const [i, file] of files.entries()) {
+    const tree = parseText(issues, file, texts[i]);
+    // Without its global config a blueprint would only show follow-on errors.
+    if (!tree || !configOk) continue;
+    const built = buildBlueprint({ issues, env, refs: [] }, tree, file, opts.config, global);
+    if (!built) continue;
+    const first = names.get(built.blueprint.name);
+    if (first) issues.at(built.namePos, `duplicate blueprint name '${built.blueprint.name}' (first in ${place(first)})`);
+    else names.set(built.blueprint.name, built.namePos);
+    blueprints.push(built.blueprint);
+  }
+  if (issues.list.length > 0) throw new BlueprintError(issues.list);
+  return blueprints;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Files
+
+async function blueprintFiles(issues: Issues, target: string, config: string | undefined): Promise<string[]> {
+  try {
+    if (!(await stat(target)).isDirectory()) return [target];
+  } catch (e) {
+    issues.inFile(target, readProblem(e));
+    return [];
+  }
+  const found: string[] = [];
+  await walk(issues, target, found);
+  const skip = config === undefined ? undefined : path.resolve(config);
+  const files = found.filter((f) => path.resolve(f) !== skip).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (files.length === 0) issues.inFile(target, 'no blueprint: no *.yaml or *.yml file in this folder or below');
+  return files;
+}
+
+async function walk(issues: Issues, dir: string, out: string[]): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    issues.inFile(dir, readProblem(e));
+    return;
+  }
+  for (const entry of entries) {
+    // Hidden entries (.git of a blueprint repository, editor files) are not blueprints.
+    if (entry.name.startsWith('.')) continue;
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) await walk(issues, file, out);
+    else if (/\.ya?ml$/i.test(entry.name)) out.push(file);
+  }
+}
+
+async function parseFile(issues: Issues, file: string): Promise<TNode | undefined> {
+  return parseText(issues, file, (await readAll([file]))[0]);
+}
+
+function parseText(issues: Issues, file: string, text: string | Error): TNode | undefined {
+  if (text instanceof Error) {
+    issues.inFile(file, readProblem(text));
+    return undefined;
+  }
+  return parseYaml(text, file, issues);
+}
+
+/** File contents in order, read a few dozen at a time: one by one, a thousand blueprints wait mostly on I/O. */
+async function readAll(files: string[]): Promise<(string | Error)[]> {
+  const texts: (string | Error)[] = new Array(files.length);
+  let next = 0;
+  const reader = async () => {
+    for (let i = next++; i < files.length; i = next++) texts[i] = await readFile(files[i], 'utf8').catch((e: Error) => e);
+  };
+  await Promise.all(Array.from({ length: Math.min(32, files.length) }, reader));
+  return texts;
+}
+
+function readProblem(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file or folder';
+  if (code === 'EISDIR') return 'is a folder; expected a YAML file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return `cannot read (${code ?? 'unknown error'})`;
+}
+
+const place = (pos: Pos): string => `${pos.src.file}:${pos.src.lines.linePos(pos.offset).line}`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sections: known keys, value types, nulls
+
+interface Ctx {
+  issues: Issues;
+  env: Record<string, string | undefined>;
+  /** Credential names used by the blueprint being built, checked against `credentials:` at the end. */
+  refs: { name: string; pos: Pos; where: string }[];
+}
+
+/** A mapping reduced to its known keys whose values are set and of the right type. */
+interface Fields {
+  pos: Pos;
+  entries: Map<string, TEntry>;
+}
+
+const label = (where: string): string => where || 'the top level';
+const join = (where: string, key: string): string => (where ? `${where}.${key}` : key);
+
+function readSection(ctx: Ctx, node: TNode | undefined, section: SectionName, where: string): Fields | undefined {
+  if (node === undefined || isNull(node)) return undefined;
+  if (node.kind !== 'map') {
+    ctx.issues.at(node.pos, `${label(where)} must be a mapping, not ${describe(node)}`);
+    return undefined;
+  }
+  const spec = SECTIONS[section];
+  const entries = new Map<string, TEntry>();
+  const given = new Set<string>();
+  for (const [key, entry] of node.entries) {
+    const field = Object.hasOwn(spec, key) ? spec[key] : undefined;
+    if (!field) {
+      ctx.issues.at(entry.keyPos, `unknown key '${key}' in ${label(where)}${didYouMean(key, Object.keys(spec))}`);
+      continue;
+    }
+    // A null keeps the default, as in AutoSSL.
+    if (isNull(entry.value)) continue;
+    given.add(key);
+    if (checkValue(ctx, field, entry.value, join(where, key))) entries.set(key, entry);
+  }
+  for (const [key, field] of Object.entries(spec)) {
+    if ('required' in field && field.required && !given.has(key)) ctx.issues.at(node.pos, `missing ${key} in ${label(where)}`);
+  }
+  return { pos: node.pos, entries };
+}
+
+/** Each mapping of a list section; an empty item is reported, not skipped silently. */
+function readItems(ctx: Ctx, node: TNode | undefined, section: SectionName, where: string): { fields: Fields; where: string; index: number }[] {
+  if (node?.kind !== 'seq') return [];
+  return node.items.flatMap((item, index) => {
+    const at = `${where}[${index}]`;
+    if (isNull(item)) ctx.issues.at(item.pos, `${at} is empty`);
+    const fields = readSection(ctx, item, section, at);
+    return fields ? [{ fields, where: at, index }] : [];
+  });
+}
+
+function checkValue(ctx: Ctx, field: Field, node: TNode, where: string): boolean {
+  const bad = (message: string): false => {
+    ctx.issues.at(node.pos, message);
+    return false;
+  };
+  switch (field.kind) {
+    case 'string':
+    case 'plugin': {
+      if (node.kind !== 'scalar' || typeof node.value !== 'string') {
+        const quote = node.kind === 'scalar' && typeof node.value === 'number' ? ' (put it in quotes)' : '';
+        return bad(`${where} must be text, not ${describe(node)}${quote}`);
+      }
+      if (field.kind === 'plugin') {
+        if (findPlugin(field.category, node.value)) return true;
+        const known = pluginNames(field.category);
+        const hint = didYouMean(node.value, known);
+        return bad(`unknown ${CATEGORY_NAMES[field.category]} type '${node.value}' in ${where}; expect one of ${known.join(', ')}${hint}`);
+      }
+      return field.enum === undefined || oneOf(field.enum, node.value, bad, where);
+    }
+    case 'integer':
+      if (node.kind !== 'scalar' || !Number.isInteger(node.value)) return bad(`${where} must be an integer, not ${describe(node)}`);
+      if (field.minimum !== undefined && (node.value as number) < field.minimum) return bad(`${where} must be ${field.minimum} or more`);
+      return field.enum === undefined || oneOf(field.enum, node.value as number, bad, where);
+    case 'boolean':
+      return (node.kind === 'scalar' && typeof node.value === 'boolean') || bad(`${where} must be true or false, not ${describe(node)}`);
+    case 'strings': {
+      if (node.kind !== 'seq') {
+        const single = node.kind === 'scalar' && typeof node.value === 'string' ? ' (write a single value as a list of one)' : '';
+        return bad(`${where} must be a list, not ${describe(node)}${single}`);
+      }
+      // A bad item is reported and left out; the others are still checked (domains, chains).
+      const item: Field = { kind: 'string', enum: field.enum, description: field.description };
+      node.items.forEach((n, i) => checkValue(ctx, item, n, `${where}[${i}]`));
+      return true;
+    }
+    case 'sections':
+      return node.kind === 'seq' || bad(`${where} must be a list, not ${describe(node)}`);
+    case 'servers':
+      return node.kind !== 'scalar' || bad(`${where} must be a list of servers, not ${describe(node)}`);
+    case 'parameters':
+    case 'mapping':
+    case 'section':
+    case 'named':
+      return node.kind === 'map' || bad(`${where} must be a mapping, not ${describe(node)}`);
+  }
+}
+
+function oneOf<T extends string | number>(allowed: readonly T[], value: T, bad: (m: string) => false, where: string): boolean {
+  if (allowed.includes(value)) return true;
+  return bad(`${where} is '${value}'; expect one of ${allowed.join(', ')}${didYouMean(String(value), allowed.map(String))}`);
+}
+
+/** What a value is, without repeating it: a wrong value may be something secret pasted in the wrong place. */
+function describe(node: TNode): string {
+  if (node.kind === 'map') return 'a mapping';
+  if (node.kind === 'seq') return 'a list';
+  if (node.value === null) return 'empty';
+  if (typeof node.value === 'boolean') return String(node.value);
+  return typeof node.value === 'number' ? 'a number' : 'text';
+}
+
+const CATEGORY_NAMES: Record<PluginCategory, string> = {
+  server: 'server',
+  storage: 'storage',
+  tracking: 'tracking',
+  ca: 'certificate authority',
+};
+
+const entryValue = (f: Fields | undefined, key: string): TNode | undefined => f?.entries.get(key)?.value;
+
+function scalar<T extends string | number | boolean>(f: Fields | undefined, key: string): T | undefined {
+  const node = entryValue(f, key);
+  return node?.kind === 'scalar' ? (node.value as T) : undefined;
+}
+
+type TText = TScalar & { value: string };
+
+/** The text items of a checked `strings` value (bad items are reported already). */
+function textItems(node: TNode | undefined): TText[] | undefined {
+  return node?.kind === 'seq' ? node.items.filter((n): n is TText => n.kind === 'scalar' && typeof n.value === 'string') : undefined;
+}
+
+const strings = (f: Fields | undefined, key: string): TText[] | undefined => textItems(entryValue(f, key));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Plugins and their parameters
+
+const PARAMETER_KINDS = { string: 'string', boolean: 'boolean', integer: 'integer', 'string[]': 'strings' } as const;
+
+/** The plugin part of a section: its type (resolved through the catalogue), parameters and credential. */
+function readPlugin(
+  ctx: Ctx,
+  f: Fields,
+  category: PluginCategory,
+  where: string,
+  implicit: readonly string[] = [],
+  defaultType = '',
+): PluginSpec {
+  const declaredType = scalar<string>(f, 'type') ?? defaultType;
+  const entry = findPlugin(category, declaredType);
+  const credentials = scalar<string>(f, 'credentials');
+  if (credentials !== undefined) ctx.refs.push({ name: credentials, pos: entryValue(f, 'credentials')!.pos, where });
+  const credentialsParameters = entryValue(f, 'credentials_parameters');
+  return {
+    type: entry?.name ?? declaredType,
+    declaredType,
+    parameters: readParameters(ctx, entry, f, where, implicit),
+    ...(credentials !== undefined && { credentials }),
+    ...(credentialsParameters && { credentialsParameters: toPlain(credentialsParameters) as Record<string, unknown> }),
+  };
+}
+
+/**
+ * Checks `parameters` against the catalogue entry and expands `${VAR}` where the entry asks for it. `implicit`
+ * names parameters the section gives another way (a server's `host`).
+ */
+function readParameters(
+  ctx: Ctx,
+  entry: CatalogEntry | undefined,
+  f: Fields,
+  where: string,
+  implicit: readonly string[],
+): Record<string, unknown> {
+  const node = entryValue(f, 'parameters') as TMap | undefined;
+  // An unknown type is already reported; its parameters cannot be judged.
+  if (!entry) return node ? (toPlain(node) as Record<string, unknown>) : {};
+  const at = join(where, 'parameters');
+  const owner = `${CATEGORY_NAMES[entry.category]} type '${entry.name}'`;
+  const known = entry.parameters;
+  const values: [string, unknown][] = [];
+  const given = new Set(implicit);
+  for (const [key, { keyPos, value }] of node?.entries ?? []) {
+    const spec: ParameterSpec | undefined = Object.hasOwn(known, key) ? known[key] : undefined;
+    if (!spec) {
+      ctx.issues.at(keyPos, `unknown parameter '${key}' in ${at} of ${owner}${didYouMean(key, Object.keys(known))}`);
+      continue;
+    }
+    if (isNull(value)) continue;
+    given.add(key);
+    const field = { kind: PARAMETER_KINDS[spec.type], description: spec.description } as Field;
+    if (!checkValue(ctx, field, value, join(at, key))) continue;
+    const plain = toPlain(value);
+    values.push([key, spec.expandEnv ? expandEnv(ctx, plain, value.pos, join(at, key)) : plain]);
+  }
+  for (const [key, spec] of Object.entries(known)) {
+    if (spec.required && !given.has(key)) ctx.issues.at(node?.pos ?? f.pos, `missing parameter '${key}' in ${at} (required by ${owner})`);
+  }
+  return Object.fromEntries(values);
+}
+
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+function expandEnv(ctx: Ctx, value: unknown, pos: Pos, where: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => expandEnv(ctx, v, pos, where));
+  if (typeof value !== 'string') return value;
+  return value.replace(ENV_REFERENCE, (reference, name: string) => {
+    const resolved = ctx.env[name];
+    if (resolved !== undefined) return resolved;
+    ctx.issues.at(pos, `${where} uses ${reference} but the environment variable ${name} is not set`);
+    return reference;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Global config and blueprint
+
+interface Global {
+  top: Fields;
+  /** `servers: {placeholder: [host, ...]}` of the global config. */
+  placeholders: Map<string, string[]>;
+}
+
+function readGlobal(ctx: Ctx, tree: TNode): Global | undefined {
+  if (isNull(tree)) return { top: { pos: tree.pos, entries: new Map() }, placeholders: new Map() };
+  if (tree.kind !== 'map') {
+    ctx.issues.at(tree.pos, `the global config must be a mapping, not ${describe(tree)}`);
+    return undefined;
+  }
+  const top = readSection(ctx, tree, 'top', '')!;
+  const placeholders = new Map<string, string[]>();
+  const servers = entryValue(top, 'servers');
+  if (servers?.kind === 'map') {
+    // A placeholder map is not a server list: it is not merged, only used to expand blueprint servers.
+    top.entries.delete('servers');
+    for (const [placeholder, { value }] of servers.entries) {
+      if (checkValue(ctx, { kind: 'strings', description: '' }, value, `servers.${placeholder}`)) {
+        placeholders.set(placeholder, textItems(value)!.map((item) => item.value));
+      }
+    }
+  }
+  return { top, placeholders };
+}
+
+// Names become file names (`<name>.crt`) and workflow ids: no path separators, no leading dot.
+const FILE_STEM = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/;
+const STEM_RULE = 'may hold only letters, digits, dots, dashes and underscores, and not start with a dot';
+
+function buildBlueprint(
+  ctx: Ctx,
+  tree: TNode,
+  file: string,
+  config: string | undefined,
+  global: Global | undefined,
+): { blueprint: Blueprint; namePos: Pos } | undefined {
+  if (tree.kind !== 'map') {
+    const shape = `a blueprint must be a mapping (name:, certificate:, ...), not ${describe(tree)}`;
+    ctx.issues.at(tree.pos, isNull(tree) ? 'the file is empty; expected a blueprint' : shape);
+    return undefined;
+  }
+  const own = readSection(ctx, tree, 'top', '')!;
+  // Shallow merge: a top-level key of the blueprint replaces the global one whole.
+  const top: Fields = { pos: own.pos, entries: new Map([...(global?.top.entries ?? []), ...own.entries]) };
+
+  const name = scalar<string>(top, 'name');
+  const namePos = entryValue(top, 'name')?.pos ?? tree.pos;
+  if (name === undefined) ctx.issues.at(tree.pos, 'missing name: every blueprint names its certificate');
+  else if (!FILE_STEM.test(name)) ctx.issues.at(namePos, `name '${name}' ${STEM_RULE} (it names files and the workflow)`);
+
+  const credentialsNode = entryValue(top, 'credentials');
+  const credentials = readCredentials(ctx, credentialsNode);
+  const organization = readOrganization(ctx, entryValue(top, 'organization'), 'organization');
+  const casNode = entryValue(top, 'certificate_authorities');
+  const cas = readCertificateAuthorities(ctx, casNode);
+  const certificate = readCertificate(ctx, readSection(ctx, entryValue(top, 'certificate'), 'certificate', 'certificate'), tree.pos, {
+    organization,
+    cas,
+    casDeclared: casNode !== undefined,
+  });
+  const servers = readServers(ctx, entryValue(top, 'servers'), name ?? '', global?.placeholders ?? new Map());
+  const storage = readStorage(ctx, entryValue(top, 'storage'), 'storage');
+  const tracking = readStorage(ctx, entryValue(top, 'tracking'), 'tracking');
+
+  // Rule 7: every credential named is declared (its type was checked with `credentials:`).
+  const declared = credentialsNode?.kind === 'map' ? [...credentialsNode.entries.keys()] : [];
+  for (const ref of ctx.refs) {
+    if (!declared.includes(ref.name)) {
+      ctx.issues.at(ref.pos, `credential '${ref.name}' of ${ref.where} is missing from credentials:${didYouMean(ref.name, declared)}`);
+    }
+  }
+
+  if (name === undefined || !certificate) return undefined;
+  const blueprint: Blueprint = {
+    name,
+    source: { blueprint: file, ...(config !== undefined && { config }) },
+    servers,
+    certificate,
+    ...(organization && { organization }),
+    certificateAuthorities: [...cas.values()],
+    ...(storage && { storage }),
+    ...(tracking && { tracking }),
+    credentials,
+  };
+  return { blueprint, namePos };
+}
+
+function readCredentials(ctx: Ctx, node: TNode | undefined): Record<string, CredentialSpec> {
+  if (node?.kind !== 'map') return {};
+  const specs: [string, CredentialSpec][] = [];
+  for (const [name, { keyPos, value }] of node.entries) {
+    const where = `credentials.${name}`;
+    if (isNull(value)) ctx.issues.at(keyPos, `${where} is empty; give it a type (${CREDENTIAL_TYPES.join(', ')})`);
+    const f = readSection(ctx, value, 'credential', where);
+    const type = scalar<CredentialType>(f, 'type');
+    const separator = scalar<string>(f, 'separator') ?? DEFAULTS.separator;
+    if (separator === '') ctx.issues.at(entryValue(f, 'separator')!.pos, `${where}.separator must not be empty`);
+    if (type) specs.push([name, { type, separator }]);
+  }
+  return Object.fromEntries(specs);
+}
+
+function readOrganization(ctx: Ctx, node: TNode | undefined, where: string): Organization | undefined {
+  const f = readSection(ctx, node, 'organization', where);
+  if (!f || f.entries.size === 0) return undefined;
+  const country = scalar<string>(f, 'country_code');
+  if (country !== undefined && !/^[A-Za-z]{2}$/.test(country)) {
+    ctx.issues.at(entryValue(f, 'country_code')!.pos, `${where}.country_code must be a two-letter ISO 3166 code such as US`);
+  }
+  return Object.fromEntries([...f.entries].map(([key, e]) => [key, (e.value as TScalar).value])) as Organization;
+}
+
+function readCertificateAuthorities(ctx: Ctx, node: TNode | undefined): Map<string, CertificateAuthoritySpec> {
+  const cas = new Map<string, CertificateAuthoritySpec>();
+  const seen = new Map<string, string>();
+  for (const { fields: f, where } of readItems(ctx, node, 'certificateAuthority', 'certificate_authorities')) {
+    const key = scalar<string>(f, 'key');
+    const { type, declaredType, parameters } = readPlugin(ctx, f, 'ca', where, [], DEFAULT_CA_TYPE);
+    const acme = readSection(ctx, entryValue(f, 'acme_api'), 'acmeApi', `${where}.acme_api`);
+    for (const [stage, { value }] of acme?.entries ?? []) {
+      const url = (value as TText).value;
+      if (!/^https?:\/\/\S+$/.test(url)) ctx.issues.at(value.pos, `${where}.acme_api.${stage} must be an http(s) URL`);
+    }
+    const contactEmail = scalar<string>(f, 'contact_email');
+    const storage = readCaStorage(ctx, entryValue(f, 'storage'), `${where}.storage`);
+    if (key === undefined) continue;
+    if (seen.has(key)) {
+      ctx.issues.at(entryValue(f, 'key')!.pos, `duplicate certificate authority key '${key}' (also ${seen.get(key)})`);
+      continue;
+    }
+    seen.set(key, where);
+    cas.set(key, {
+      name: scalar<string>(f, 'name') ?? key,
+      key,
+      type,
+      declaredType,
+      certificateTypes: (strings(f, 'certificate_types')?.map((s) => s.value) as CertificateType[] | undefined) ?? [...CERTIFICATE_TYPES],
+      ...(acme && { acmeApi: Object.fromEntries([...acme.entries].map(([k, e]) => [k, (e.value as TScalar).value])) }),
+      ...(contactEmail !== undefined && { contactEmail }),
+      ...(storage && { storage }),
+      chainOfTrust: readChain(ctx, f, where),
+      parameters,
+    });
+  }
+  return cas;
+}
+
+function readCaStorage(ctx: Ctx, node: TNode | undefined, where: string): CaStorageSpec | undefined {
+  const f = readSection(ctx, node, 'caStorage', where);
+  if (!f) return undefined;
+  const name = scalar<string>(f, 'name');
+  if (name !== undefined && !FILE_STEM.test(name)) ctx.issues.at(entryValue(f, 'name')!.pos, `${where}.name '${name}' ${STEM_RULE}`);
+  return { ...readPlugin(ctx, f, 'storage', where), ...(name !== undefined && { name }) };
+}
+
+function readStorage(ctx: Ctx, node: TNode | undefined, section: 'storage' | 'tracking'): StorageSpec | undefined {
+  const f = readSection(ctx, node, section, section);
+  if (!f) return undefined;
+  const items = readItems(ctx, entryValue(f, 'data'), 'data', `${section}.data`);
+  const kinds = new Set(items.map(({ fields }) => scalar<ArtifactKind>(fields, 'type')));
+  const data = ARTIFACT_KINDS.filter((k) => kinds.has(k));
+  return { ...readPlugin(ctx, f, section, section), data: data.length > 0 ? data : [...ARTIFACT_KINDS] };
+}
+
+function readChain(ctx: Ctx, f: Fields, where: string): string[] {
+  const items = strings(f, 'chain_of_trust') ?? [];
+  for (const [i, item] of items.entries()) {
+    if (!item.value.includes('-----BEGIN CERTIFICATE-----')) {
+      ctx.issues.at(item.pos, `${where}.chain_of_trust[${i}] must be a PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    }
+  }
+  return items.map((item) => item.value);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Certificate: AutoSSL's validation rules 1-6, in its order (rule 5 is the integer check of renewal_delay)
+
+interface CertificateContext {
+  organization?: Organization;
+  cas: Map<string, CertificateAuthoritySpec>;
+  /** False when no `certificate_authorities` exist at all: AutoSSL then treats the named CA as manual. */
+  casDeclared: boolean;
+}
+
+function readCertificate(ctx: Ctx, f: Fields | undefined, blueprintPos: Pos, c: CertificateContext): CertificateSpec | undefined {
+  if (!f) {
+    ctx.issues.at(blueprintPos, 'missing certificate');
+    return undefined;
+  }
+  const issue = (key: string | undefined, message: string) => ctx.issues.at((key && entryValue(f, key)?.pos) || f.pos, message);
+  const type = scalar<CertificateType>(f, 'type');
+  const caKey = scalar<string>(f, 'certificate_authority');
+  const organization = readOrganization(ctx, entryValue(f, 'organization'), 'certificate.organization') ?? c.organization;
+  const commonName = entryValue(f, 'common_name') as TText | undefined;
+  const san = strings(f, 'san') ?? [];
+
+  // 1. The CA is one of certificate_authorities.
+  if (caKey !== undefined && !c.casDeclared) c.cas.set(caKey, implicitManualCa(caKey));
+  const ca = caKey === undefined ? undefined : c.cas.get(caKey);
+  const known = `[${[...c.cas.keys()].join(', ')}]`;
+  if (caKey === undefined) issue(undefined, `missing certificate_authority in certificate; expect one of ${known}`);
+  else if (!ca) {
+    issue('certificate_authority', `Certificate authority '${caKey}' is not supported. Expect one of ${known}.${didYouMean(caKey, c.cas.keys())}`);
+  }
+  // 2. OV and EV (and a certificate without type) name an organisation.
+  if (type !== 'DV' && !organization) {
+    issue('type', `certificate type ${type ?? '(none)'} needs an organization (certificate.organization or the top-level organization)`);
+  }
+  // 3. At least one domain.
+  if (!commonName && san.length === 0) issue(undefined, 'certificate needs a common_name or a san');
+  // 4. Every domain is a host name or a wildcard host name.
+  const named = [
+    ...(commonName ? [{ node: commonName, where: 'certificate.common_name' }] : []),
+    ...san.map((node) => ({ node, where: 'certificate.san' })),
+  ];
+  const normalized = named.map(({ node, where }) => {
+    // Surrounding spaces are a typo in a quoted name, not something to trim silently (AutoSSL refuses them too).
+    const domain = node.value.trim() === node.value ? normalizeDomain(node.value) : null;
+    if (domain === null) ctx.issues.at(node.pos, `${where} '${node.value}' is not a host name or *.wildcard host name`);
+    return domain;
+  });
+  const cn = commonName ? normalized[0] : null;
+  if (cn && cn.length > 64) {
+    ctx.issues.at(commonName!.pos, 'certificate.common_name is longer than the 64 characters X.509 allows; put the name in san only');
+  }
+  // 6. The CA issues this certificate type.
+  if (ca && !(type && ca.certificateTypes.includes(type))) {
+    const issued = ca.certificateTypes.join(', ');
+    issue('type', `Certificate type ${type ?? '(none)'} is not supported by certificate authority '${ca.key}'. Expect one of [${issued}].`);
+  }
+
+  const chain = readChain(ctx, f, 'certificate');
+  const key = readKeySpec(ctx, f);
+  // Without a type or a CA an issue is already reported.
+  if (type === undefined || caKey === undefined) return undefined;
+  return {
+    type,
+    certificateAuthority: caKey,
+    ...(cn && { commonName: cn }),
+    domains: unique(normalized),
+    san: unique(normalized.slice(commonName ? 1 : 0)),
+    renewalDelayDays: scalar<number>(f, 'renewal_delay') ?? DEFAULTS.renewalDelayDays,
+    exactMatch: scalar<boolean>(f, 'exact_match') ?? DEFAULTS.exactMatch,
+    privateKeyReuse: scalar<boolean>(f, 'private_key_reuse') ?? DEFAULTS.privateKeyReuse,
+    key,
+    ...(organization && { organization }),
+    chainOfTrust: chain.length > 0 ? chain : (ca?.chainOfTrust ?? []),
+    isCa: scalar<boolean>(f, 'is_ca') ?? DEFAULTS.isCa,
+  };
+}
+
+const unique = (names: (string | null)[]): string[] => [...new Set(names.filter((n): n is string => n !== null))];
+
+function implicitManualCa(key: string): CertificateAuthoritySpec {
+  const type = DEFAULT_CA_TYPE;
+  return { name: key, key, type, declaredType: type, certificateTypes: [...CERTIFICATE_TYPES], chainOfTrust: [], parameters: {} };
+}
+
+function readKeySpec(ctx: Ctx, f: Fields): KeySpec {
+  const type = scalar<PrivateKeyType>(f, 'private_key_type') ?? DEFAULTS.privateKeyType;
+  const sizes = PRIVATE_KEY_SIZES[type];
+  const written = scalar<number>(f, 'private_key_size') ?? sizes[0];
+  const fits = sizes.includes(written);
+  if (!fits) {
+    const message = `certificate.private_key_size ${written} does not fit private_key_type ${type}; expect one of ${sizes.join(', ')}`;
+    ctx.issues.at(entryValue(f, 'private_key_size')!.pos, message);
+  }
+  const size = fits ? written : sizes[0];
+  return type === 'ECDSA' ? { type: 'ec', curve: size === 384 ? 'P-384' : 'P-256' } : { type: 'rsa', bits: size as 2048 | 3072 | 4096 };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Servers
+
+function readServers(ctx: Ctx, node: TNode | undefined, blueprintName: string, placeholders: Map<string, string[]>): ServerSpec[] {
+  if (node?.kind === 'map') {
+    ctx.issues.at(node.pos, 'servers must be a list; a map of host placeholders belongs in the global config (--config)');
+    return [];
+  }
+  const servers: ServerSpec[] = [];
+  const ids = new Set<string>();
+  for (const { fields: f, where, index } of readItems(ctx, node, 'server', 'servers')) {
+    const host = scalar<string>(f, 'host');
+    const plugin = readPlugin(ctx, f, 'server', where, host === undefined ? [] : ['host']);
+    const crtName = plugin.parameters.crt_name;
+    if (typeof crtName === 'string' && !FILE_STEM.test(crtName)) {
+      const pos = (entryValue(f, 'parameters') as TMap).entries.get('crt_name')!.value.pos;
+      ctx.issues.at(pos, `${where}.parameters.crt_name '${crtName}' ${STEM_RULE}`);
+    }
+    // `parameters` win over the server's own `host`; a global placeholder stands for several hosts.
+    const written = typeof plugin.parameters.host === 'string' ? plugin.parameters.host : host;
+    for (const actual of (written !== undefined && placeholders.get(written)) || [written]) {
+      const parameters: Record<string, unknown> = { ...plugin.parameters, ...('host' in plugin.parameters && { host: actual }) };
+      const location = typeof parameters.path === 'string' ? parameters.path : index;
+      const id = uniqueId(ids, `${plugin.type}:${actual === undefined ? '' : `${actual}:`}${location}`);
+      servers.push({
+        ...plugin,
+        parameters,
+        id,
+        ...(actual !== undefined && { host: actual }),
+        crtName: typeof crtName === 'string' ? crtName : blueprintName,
+      });
+    }
+  }
+  return servers;
+}
+
+function uniqueId(taken: Set<string>, id: string): string {
+  let unique = id;
+  for (let n = 2; taken.has(unique); n++) unique = `${id}#${n}`;
+  taken.add(unique);
+  return unique;
+}

@@ -1,0 +1,114 @@
+// AutoSSL's LocalCa: an internal CA whose key and certificate live in the CA storage. With `create_if_missing`
+// it bootstraps itself (EC P-256 key, 10-year self-signed root), so an example blueprint works on a fresh clone.
+import type { CertificateAuthoritySpec } from '../../blueprint/types';
+import { X509Error, createSelfSignedCa, generatePrivateKey, signCertificate, verifyChain } from '../../x509';
+import { PluginConfigError } from '../errors';
+import type { CaFactory, StoragePlugin } from '../types';
+
+const DEFAULT_VALIDITY_DAYS = 90;
+const CA_VALIDITY_DAYS = 3650;
+
+interface LocalCaSettings {
+  keyName: string;
+  certificateName: string;
+  validityDays: number;
+  createIfMissing: boolean;
+  commonName: string;
+}
+
+export const createLocalCa: CaFactory = async (spec, ctx) => {
+  const subject = `certificate authority '${spec.name}' (local-ca)`;
+  const settings = readSettings(spec, subject);
+  if (!spec.storage) throw new PluginConfigError(subject, 'has no storage: the CA key and certificate are read from it');
+  const storagePath = spec.storage.parameters.path;
+  const where = `the CA storage (${spec.storage.type}${typeof storagePath === 'string' ? `:${storagePath}` : ''})`;
+  const storage = await ctx.openStorage(spec.storage);
+  return {
+    automated: true,
+    async issue({ csr }) {
+      const ca = await loadCa(storage, settings, subject, where);
+      try {
+        const certificate = await signCertificate({
+          csrPem: csr,
+          caKeyPem: ca.key,
+          caCertPem: ca.certificate,
+          validityDays: settings.validityDays,
+        });
+        // An expired CA, or a name-constrained one asked for another domain, signs fine but helps nobody.
+        const verdict = verifyChain(certificate, [ca.certificate]);
+        if (!verdict.ok) throw new X509Error(`issued a certificate that does not verify: ${verdict.reason}`);
+        return { certificate, chain: [ca.certificate] };
+      } catch (err) {
+        // Unusable CA files or CSR: retrying cannot help, and the message must say which CA.
+        if (err instanceof X509Error) throw new PluginConfigError(subject, err.message, { cause: err });
+        throw err;
+      }
+    },
+    close: () => storage.close(),
+  };
+};
+
+/** Reads the CA pair, creating what is missing when allowed; never replaces anything that exists. */
+async function loadCa(
+  storage: StoragePlugin,
+  s: LocalCaSettings,
+  subject: string,
+  where: string,
+): Promise<{ key: string; certificate: string }> {
+  const [storedKey, storedCertificate] = await Promise.all([
+    storage.get(s.keyName, 'key'),
+    storage.get(s.certificateName, 'crt'),
+  ]);
+  if (storedKey !== null && storedCertificate !== null) return { key: storedKey, certificate: storedCertificate };
+  const keyFile = `key '${s.keyName}.key'`;
+  const missing: string[] = [];
+  if (storedKey === null) missing.push(keyFile);
+  if (storedCertificate === null) missing.push(`certificate '${s.certificateName}.crt'`);
+  if (!s.createIfMissing) {
+    throw new PluginConfigError(
+      subject,
+      `CA ${missing.join(' and ')} not found in ${where}; ` +
+        'provide the CA files there, or set create_if_missing: true to create a new CA',
+    );
+  }
+  if (storedKey === null && storedCertificate !== null) {
+    throw new PluginConfigError(
+      subject,
+      `CA ${keyFile} not found in ${where} while its certificate exists; restore the key (a new one would not match)`,
+    );
+  }
+  // Key first: if storing the certificate fails, the next attempt certifies the same key instead of replacing it.
+  const key = storedKey ?? (await generatePrivateKey({ type: 'ec', curve: 'P-256' }));
+  if (storedKey === null) await storage.put(s.keyName, 'key', key, `${subject}: new CA private key`);
+  const certificate = await createSelfSignedCa({ keyPem: key, commonName: s.commonName, validityDays: CA_VALIDITY_DAYS });
+  await storage.put(s.certificateName, 'crt', certificate, `${subject}: new CA certificate`);
+  return { key, certificate };
+}
+
+function readSettings(spec: CertificateAuthoritySpec, subject: string): LocalCaSettings {
+  const p = spec.parameters;
+  const name = (param: string): string => {
+    const value = p[param];
+    if (typeof value !== 'string' || value === '') {
+      throw new PluginConfigError(subject, `needs '${param}' (a storage name)`);
+    }
+    return value;
+  };
+  const validityDays = p.certificate_validity_days ?? DEFAULT_VALIDITY_DAYS;
+  if (!Number.isInteger(validityDays) || (validityDays as number) <= 0) {
+    throw new PluginConfigError(subject, 'certificate_validity_days must be a positive whole number of days');
+  }
+  const createIfMissing = p.create_if_missing ?? false;
+  if (typeof createIfMissing !== 'boolean') throw new PluginConfigError(subject, 'create_if_missing must be true or false');
+  const commonName = p.ca_common_name ?? `${spec.name} Local CA`;
+  if (typeof commonName !== 'string' || commonName === '') {
+    throw new PluginConfigError(subject, 'ca_common_name must be a non-empty string');
+  }
+  return {
+    keyName: name('ca_private_key'),
+    certificateName: name('ca_certificate'),
+    validityDays: validityDays as number,
+    createIfMissing,
+    commonName,
+  };
+}

@@ -1,0 +1,200 @@
+// The lifecycle workflow on a real Temporal dev server, with the real local plugins and LocalCa.
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { loadBlueprints } from '../../src/blueprint/load';
+import type { Blueprint } from '../../src/blueprint/types';
+import { createCredentialResolver } from '../../src/blueprint/credentials';
+import { requestCycle, waitForCycle, queryStatus, type Session } from '../../src/client/temporal';
+import { submitUpdate, workflowIdFor } from '../../src/workflows/definitions';
+import { bundleWorkflows, createWorker } from '../../src/worker/worker';
+import { createSelfSignedCa, generatePrivateKey, parseCertificate, signCertificate } from '../../src/x509';
+import { startTestDevServer, type TestDevServer } from '../helpers/temporal';
+
+const silent = { out() {}, err() {} };
+
+/** Every string and every byte payload (decoded as UTF-8) in a history, joined. */
+function everyString(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (value && typeof value === 'object') return Object.values(value).map(everyString).join('\n');
+  return '';
+}
+
+describe('certificate lifecycle on the dev server', () => {
+  let temporal: TestDevServer;
+  let worker: Worker;
+  let running: Promise<void>;
+  let session: Session;
+  let dir: string;
+  const taskQueue = 'lifecycle-test';
+
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'autossl-lifecycle-'));
+    temporal = await startTestDevServer();
+    worker = await createWorker({
+      connection: temporal.nativeConnection,
+      namespace: temporal.namespace,
+      taskQueue,
+      workflowBundle: await bundleWorkflows(),
+      env: { staging: false, credentialsFor: (b) => createCredentialResolver({ specs: b.credentials, env: {} }) },
+    });
+    running = worker.run();
+    session = { client: temporal.client, address: temporal.address, namespace: temporal.namespace, taskQueue, close: async () => {} };
+  });
+
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await temporal?.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  async function blueprint(name: string, extra: { ca?: string; servers?: string } = {}): Promise<Blueprint> {
+    const file = path.join(dir, `${name}.yaml`);
+    const servers = extra.servers ?? `
+  - type: local
+    parameters: { path: ${dir}/${name}/web-1 }
+  - type: autossl.server.local.LocalServer
+    parameters: { path: ${dir}/${name}/web-2, deploy_full_chain: true }`;
+    await fs.writeFile(
+      file,
+      `name: ${name}
+servers:${servers}
+certificate:
+  type: DV
+  certificate_authority: ${extra.ca ?? 'Local'}
+  common_name: ${name}
+  san: [alt.${name}]
+certificate_authorities:
+  - name: Local test CA
+    key: Local
+    type: local-ca
+    storage: { type: local, parameters: { path: ${dir}/ca } }
+    parameters: { ca_private_key: ca, ca_certificate: ca, create_if_missing: true, certificate_validity_days: 90 }
+  - name: Manual CA
+    key: Manual
+storage:
+  type: local
+  parameters: { path: ${dir}/${name}/storage }
+`,
+    );
+    const [b] = await loadBlueprints({ blueprint: file });
+    return b;
+  }
+
+  async function cycle(b: Blueprint, request: { force?: boolean; allServers?: boolean } = {}) {
+    const id = await requestCycle(session, b, request);
+    return waitForCycle(session, workflowIdFor(b.name), id, silent, 60_000);
+  }
+
+  const deployedSerial = async (file: string) => parseCertificate(await fs.readFile(file, 'utf8')).serial;
+
+  it('issues with LocalCa and deploys to both servers, then is Ready with a next wake-up', async () => {
+    const b = await blueprint('first.test');
+    const { status, finished } = await cycle(b);
+    assert.equal(finished, true);
+    assert.equal(status.state, 'Ready', status.reason);
+    assert.equal(status.lastCycle?.renewed, true);
+    assert.deepEqual(status.lastCycle?.deployed.sort(), b.servers.map((s) => s.id).sort());
+    assert.ok(status.stored);
+    const serial = status.stored.serial;
+    assert.equal(await deployedSerial(path.join(dir, 'first.test/web-1/first.test.crt')), serial);
+    const fullChain = await fs.readFile(path.join(dir, 'first.test/web-2/first.test.crt'), 'utf8');
+    assert.equal(fullChain.match(/BEGIN CERTIFICATE/g)?.length, 2, 'deploy_full_chain writes leaf + CA');
+    assert.equal((await fs.stat(path.join(dir, 'first.test/web-1/first.test.key'))).mode & 0o777, 0o600);
+    assert.ok(status.nextWakeAt && Date.parse(status.nextWakeAt) > Date.now());
+    assert.ok(status.servers.every((s) => s.state === 'ok'));
+
+    // A second start of the same blueprint reaches the same workflow and renews nothing.
+    const again = await cycle(b);
+    assert.equal(again.status.lastCycle?.renewed, false);
+    assert.equal(again.status.stored?.serial, serial);
+    assert.equal(again.status.cycles, status.cycles + 1);
+
+    // Forced renewal: a new certificate everywhere.
+    const forced = await cycle(b, { force: true });
+    assert.equal(forced.status.lastCycle?.renewed, true);
+    assert.notEqual(forced.status.stored?.serial, serial);
+    assert.equal(await deployedSerial(path.join(dir, 'first.test/web-2/first.test.crt')), forced.status.stored?.serial);
+
+    // A certificate removed by hand comes back on the next cycle.
+    await fs.rm(path.join(dir, 'first.test/web-1/first.test.crt'));
+    const drift = await cycle(b);
+    assert.deepEqual(drift.status.lastCycle?.deployed, [b.servers[0].id]);
+    assert.equal(await deployedSerial(path.join(dir, 'first.test/web-1/first.test.crt')), forced.status.stored?.serial);
+  });
+
+  it('keeps deploying to the healthy server when another fails, and recovers it later', async () => {
+    const b = await blueprint('partial.test');
+    // A file where the server's folder should be: the deploy to web-1 cannot succeed until it is removed.
+    await fs.mkdir(path.join(dir, 'partial.test'), { recursive: true });
+    await fs.writeFile(path.join(dir, 'partial.test/web-1'), 'not a folder');
+    const failed = await cycle(b);
+    assert.equal(failed.status.state, 'Degraded');
+    assert.equal(failed.status.lastCycle?.outcome, 'partial');
+    assert.deepEqual(failed.status.lastCycle?.deployed, [b.servers[1].id]);
+    assert.equal(failed.status.lastCycle?.failed[0].id, b.servers[0].id);
+    assert.match(failed.status.lastCycle!.failed[0].error, /web-1/);
+    const web1 = failed.status.servers.find((s) => s.id === b.servers[0].id)!;
+    assert.equal(web1.state, 'failed');
+    assert.ok(Date.parse(failed.status.nextWakeAt!) - Date.now() < 5 * 60_000, 'a failing server is retried soon');
+
+    await fs.rm(path.join(dir, 'partial.test/web-1'));
+    const healed = await cycle(b);
+    assert.equal(healed.status.state, 'Ready', healed.status.reason);
+    assert.deepEqual(healed.status.lastCycle?.deployed, [b.servers[0].id]);
+    assert.equal(healed.status.lastCycle?.renewed, false);
+  });
+
+  it('waits for a manual CA certificate, refuses a wrong one, accepts the right one and deploys it', async () => {
+    const b = await blueprint('manual.test', { ca: 'Manual' });
+    const waiting = await cycle(b);
+    assert.equal(waiting.finished, false);
+    assert.equal(waiting.status.state, 'AwaitingCertificate');
+    assert.match(waiting.status.pendingCsr ?? '', /BEGIN CERTIFICATE REQUEST/);
+
+    const caKey = await generatePrivateKey({ type: 'ec', curve: 'P-256' });
+    const caCert = await createSelfSignedCa({ keyPem: caKey, commonName: 'Commercial CA', validityDays: 365 });
+    const handle = temporal.client.workflow.getHandle(workflowIdFor(b.name));
+
+    // Signed for another key: refused, and the workflow keeps waiting.
+    const { createCsr } = await import('../../src/x509');
+    const otherCsr = await createCsr({ keyPem: await generatePrivateKey({ type: 'ec', curve: 'P-256' }), commonName: 'manual.test', domains: ['manual.test', 'alt.manual.test'] });
+    const wrong = await signCertificate({ csrPem: otherCsr, caKeyPem: caKey, caCertPem: caCert, validityDays: 90 });
+    await assert.rejects(handle.executeUpdate(submitUpdate, { args: [{ certificate: wrong }] }), (err: unknown) => {
+      assert.ok(err instanceof WorkflowUpdateFailedError);
+      assert.match(err.cause?.message ?? '', /does not match the private key/);
+      return true;
+    });
+    assert.equal((await queryStatus(session, workflowIdFor(b.name)))?.state, 'AwaitingCertificate');
+
+    const right = await signCertificate({ csrPem: waiting.status.pendingCsr!, caKeyPem: caKey, caCertPem: caCert, validityDays: 90 });
+    const accepted = await handle.executeUpdate(submitUpdate, { args: [{ certificate: right + caCert }] });
+    assert.equal(accepted.serial, parseCertificate(right).serial);
+    for (let i = 0; i < 100; i++) {
+      const s = await queryStatus(session, workflowIdFor(b.name));
+      if (s?.state === 'Ready') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(await deployedSerial(path.join(dir, 'manual.test/web-1/manual.test.crt')), accepted.serial);
+  });
+
+  it('never records a private key in workflow history', async () => {
+    let all = '';
+    for (const name of ['first.test', 'partial.test', 'manual.test']) {
+      for await (const wf of temporal.client.workflow.list({ query: `WorkflowId = '${workflowIdFor(name)}'` })) {
+        const history = await temporal.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+        const text = everyString(history);
+        assert.doesNotMatch(text, /PRIVATE KEY/, `${name} run ${wf.runId}`);
+        all += text;
+      }
+    }
+    // Proves the payloads were decoded: certificates and CSRs are public and do appear.
+    assert.match(all, /BEGIN CERTIFICATE REQUEST/);
+  });
+});

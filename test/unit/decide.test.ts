@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { CertificateFacts, Inspection } from '../../src/inspect/facts';
+import { decide, renewalTime } from '../../src/workflows/decide';
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+function cert(days: number, overrides: Partial<CertificateFacts> = {}): CertificateFacts {
+  return {
+    serial: `S${days}`,
+    issuer: 'CA',
+    notBefore: new Date(T0).toISOString(),
+    notAfter: new Date(T0 + days * DAY).toISOString(),
+    domains: ['a.test'],
+    coverage: { ok: true, missing: [], extra: [] },
+    keyMatches: true,
+    chain: null,
+    ...overrides,
+  };
+}
+
+function inspection(stored: CertificateFacts | null, servers: (CertificateFacts | null | Error)[]): Inspection {
+  return {
+    at: new Date(T0).toISOString(),
+    stored,
+    servers: servers.map((c, i) =>
+      c instanceof Error
+        ? { id: `s${i}`, label: `s${i}`, certificate: null, error: c.message }
+        : { id: `s${i}`, label: `s${i}`, certificate: c },
+    ),
+  };
+}
+
+describe('renewal time', () => {
+  it('is renewal_delay days before expiry', () => {
+    assert.equal(renewalTime(new Date(T0).toISOString(), new Date(T0 + 90 * DAY).toISOString(), 30), T0 + 60 * DAY);
+  });
+  it('keeps a third of the lifetime when the delay is longer than a short certificate lives', () => {
+    assert.equal(renewalTime(new Date(T0).toISOString(), new Date(T0 + 30 * DAY).toISOString(), 30), T0 + 20 * DAY);
+  });
+  it('treats a delay equal to a back-dated validity as longer than the lifetime', () => {
+    const start = T0 - 5 * 60_000;
+    assert.equal(renewalTime(new Date(start).toISOString(), new Date(T0 + 90 * DAY).toISOString(), 90), T0 + 90 * DAY - (90 * DAY + 5 * 60_000) / 3);
+  });
+  it('keeps half of the lifetime for certificates of 10 days or less', () => {
+    assert.equal(renewalTime(new Date(T0).toISOString(), new Date(T0 + 6 * DAY).toISOString(), 30), T0 + 3 * DAY);
+  });
+});
+
+describe('decide', () => {
+  const opts = (now: number, extra = {}) => ({ renewalDelayDays: 30, now, ...extra });
+
+  it('renews when nothing is stored, and then deploys everywhere', () => {
+    const d = decide(inspection(null, [null, cert(90)]), opts(T0));
+    assert.equal(d.renew, true);
+    assert.deepEqual(d.renewReasons, ['no stored certificate']);
+    assert.deepEqual(d.deployTo, ['s0', 's1']);
+  });
+
+  it('does not renew a good certificate before its renewal time, and renews at it', () => {
+    const i = inspection(cert(90), [cert(90), cert(90)]);
+    const before = decide(i, opts(T0 + 60 * DAY - 1));
+    assert.equal(before.renew, false);
+    assert.deepEqual(before.deployTo, []);
+    assert.equal(before.renewAt, new Date(T0 + 60 * DAY).toISOString());
+    const at = decide(i, opts(T0 + 60 * DAY));
+    assert.equal(at.renew, true);
+    assert.match(at.renewReasons[0], /within 30 day/);
+  });
+
+  it('renews when the stored certificate misses a blueprint domain or its key', () => {
+    const missing = decide(inspection(cert(90, { coverage: { ok: false, missing: ['b.test'], extra: [] } }), []), opts(T0));
+    assert.deepEqual(missing.renewReasons, ['stored certificate does not cover b.test']);
+    const key = decide(inspection(cert(90, { keyMatches: false }), []), opts(T0));
+    assert.match(key.renewReasons[0], /private key does not match/);
+  });
+
+  it('renews when forced', () => {
+    const d = decide(inspection(cert(90), [cert(90)]), opts(T0, { force: true }));
+    assert.deepEqual(d.renewReasons, ['renewal forced']);
+    assert.deepEqual(d.deployTo, ['s0']);
+  });
+
+  it('deploys only to servers that are out of date, each with its reason', () => {
+    const d = decide(
+      inspection(cert(90), [cert(90), null, cert(40, { serial: 'OLD' }), cert(90, { keyMatches: false }), new Error('connection refused'), cert(120, { serial: 'NEWER' })]),
+      opts(T0),
+    );
+    assert.equal(d.renew, false);
+    assert.deepEqual(d.deployTo, ['s1', 's2', 's3', 's4']);
+    assert.deepEqual(
+      d.servers.map((s) => s.reasons),
+      [
+        [],
+        ['no certificate deployed'],
+        [`expires on ${new Date(T0 + 40 * DAY).toISOString()}, before the stored certificate (${new Date(T0 + 90 * DAY).toISOString()})`],
+        ['private key does not match the certificate'],
+        ['could not be read: connection refused'],
+        [],
+      ],
+    );
+  });
+
+  it('with allServers deploys to every server even when up to date', () => {
+    assert.deepEqual(decide(inspection(cert(90), [cert(90), cert(90)]), opts(T0, { allServers: true })).deployTo, ['s0', 's1']);
+  });
+});

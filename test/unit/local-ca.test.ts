@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import type { ArtifactKind, Blueprint, CertificateAuthoritySpec } from '../../src/blueprint/types';
+import { createLocalCa } from '../../src/plugins/ca/local-ca';
+import { findPlugin } from '../../src/plugins/registry';
+import type { CaPlugin, PluginContext, StoragePlugin } from '../../src/plugins/types';
+import { createCsr, createSelfSignedCa, daysLeft, describeKey, generatePrivateKey, parseCertificate, verifyChain } from '../../src/x509';
+
+/** Artifacts in a map, with a log of writes. */
+class MemoryStorage implements StoragePlugin {
+  readonly files = new Map<string, string>();
+  readonly writes: string[] = [];
+  stores(): boolean {
+    return true;
+  }
+  async get(name: string, kind: ArtifactKind): Promise<string | null> {
+    return this.files.get(`${name}.${kind}`) ?? null;
+  }
+  async put(name: string, kind: ArtifactKind, content: string): Promise<void> {
+    this.files.set(`${name}.${kind}`, content);
+    this.writes.push(`${name}.${kind}`);
+  }
+  async remove(name: string, kind: ArtifactKind): Promise<void> {
+    this.files.delete(`${name}.${kind}`);
+  }
+  async close(): Promise<void> {}
+}
+
+function caSpec(parameters: Record<string, unknown>, withStorage = true): CertificateAuthoritySpec {
+  return {
+    name: 'Internal',
+    key: 'internal',
+    type: 'local-ca',
+    declaredType: 'autossl.ca_manager.local.LocalCa',
+    certificateTypes: ['DV'],
+    storage: withStorage ? { type: 'memory', declaredType: 'memory', parameters: {} } : undefined,
+    chainOfTrust: [],
+    parameters: { ca_private_key: 'internal-ca', ca_certificate: 'internal-ca', ...parameters },
+  };
+}
+
+function context(storage: StoragePlugin): PluginContext {
+  return {
+    blueprint: {} as Blueprint,
+    credentials: { resolve: async () => ({}) },
+    staging: false,
+    openStorage: async () => storage,
+  };
+}
+
+let csr: string;
+
+before(async () => {
+  const key = await generatePrivateKey({ type: 'ec', curve: 'P-256' });
+  csr = await createCsr({ keyPem: key, commonName: 'app.internal.example', domains: ['api.internal.example'] });
+});
+
+const issue = (ca: CaPlugin) => ca.issue({ csr, blueprint: {} as Blueprint, servers: [] });
+
+describe('local-ca', () => {
+  it('issues from the CA key and certificate held in the CA storage, for 90 days by default', async () => {
+    const storage = new MemoryStorage();
+    const caKey = await generatePrivateKey({ type: 'ec', curve: 'P-384' });
+    const caCert = await createSelfSignedCa({ keyPem: caKey, commonName: 'Existing CA', validityDays: 365 });
+    await storage.put('internal-ca', 'key', caKey);
+    await storage.put('internal-ca', 'crt', caCert);
+    const ca = await createLocalCa(caSpec({}), context(storage));
+    assert.equal(ca.automated, true);
+    const issued = await issue(ca);
+    assert.deepEqual(issued.chain, [caCert]);
+    assert.deepEqual(verifyChain(issued.certificate, issued.chain), { ok: true });
+    const info = parseCertificate(issued.certificate);
+    assert.deepEqual(info.domains, ['app.internal.example', 'api.internal.example']);
+    assert.equal(info.issuer, 'CN=Existing CA');
+    assert.equal(daysLeft(info.notAfter, new Date()), 89);
+    assert.deepEqual(storage.writes, ['internal-ca.key', 'internal-ca.crt'], 'the plugin wrote nothing');
+  });
+
+  it('honours certificate_validity_days', async () => {
+    const storage = new MemoryStorage();
+    const ca = await createLocalCa(caSpec({ certificate_validity_days: 7, create_if_missing: true }), context(storage));
+    assert.equal(daysLeft(parseCertificate((await issue(ca)).certificate).notAfter, new Date()), 6);
+  });
+
+  it('with create_if_missing, creates the CA once in the CA storage and reuses it', async () => {
+    const storage = new MemoryStorage();
+    const first = await issue(await createLocalCa(caSpec({ create_if_missing: true }), context(storage)));
+    assert.deepEqual(storage.writes, ['internal-ca.key', 'internal-ca.crt']);
+    const caCert = storage.files.get('internal-ca.crt')!;
+    assert.deepEqual(describeKey(storage.files.get('internal-ca.key')!), { type: 'ec', curve: 'P-256' });
+    const root = parseCertificate(caCert);
+    assert.deepEqual([root.commonName, root.isCa, root.selfSigned], ['Internal Local CA', true, true]);
+    assert.ok(daysLeft(root.notAfter, new Date()) >= 3649, root.notAfter);
+
+    const second = await issue(await createLocalCa(caSpec({ create_if_missing: true }), context(storage)));
+    assert.equal(storage.writes.length, 2, 'nothing created the second time');
+    for (const issued of [first, second]) {
+      assert.deepEqual(issued.chain, [caCert]);
+      assert.deepEqual(verifyChain(issued.certificate, [caCert]), { ok: true });
+    }
+  });
+
+  it('names a created CA after ca_common_name', async () => {
+    const storage = new MemoryStorage();
+    await issue(await createLocalCa(caSpec({ create_if_missing: true, ca_common_name: 'Lab Root' }), context(storage)));
+    assert.equal(parseCertificate(storage.files.get('internal-ca.crt')!).commonName, 'Lab Root');
+  });
+
+  it('without create_if_missing, a missing CA is a clear error naming the CA, the storage and the files', async () => {
+    const storage = new MemoryStorage();
+    const ca = await createLocalCa(caSpec({}), context(storage));
+    await assert.rejects(issue(ca), {
+      name: 'PluginConfigError',
+      message:
+        "certificate authority 'Internal' (local-ca): CA key 'internal-ca.key' and certificate 'internal-ca.crt' not found in " +
+        'the CA storage (memory); provide the CA files there, or set create_if_missing: true to create a new CA',
+    });
+    assert.deepEqual(storage.writes, []);
+  });
+
+  it('never replaces a CA certificate whose key is missing', async () => {
+    const storage = new MemoryStorage();
+    const caKey = await generatePrivateKey({ type: 'ec', curve: 'P-256' });
+    await storage.put('internal-ca', 'crt', await createSelfSignedCa({ keyPem: caKey, commonName: 'Lost Key CA', validityDays: 30 }));
+    const ca = await createLocalCa(caSpec({ create_if_missing: true }), context(storage));
+    await assert.rejects(issue(ca), { name: 'PluginConfigError', message: /key 'internal-ca\.key' not found .* restore the key/ });
+    assert.deepEqual(storage.writes, ['internal-ca.crt']);
+  });
+
+  it('refuses a CA without storage, and a stored key that is not the certificate\'s, without quoting the key', async () => {
+    await assert.rejects(async () => createLocalCa(caSpec({}, false), context(new MemoryStorage())), {
+      name: 'PluginConfigError',
+      message: /^certificate authority 'Internal' \(local-ca\): has no storage/,
+    });
+    const storage = new MemoryStorage();
+    const [key, otherKey] = await Promise.all([1, 2].map(() => generatePrivateKey({ type: 'ec', curve: 'P-256' })));
+    await storage.put('internal-ca', 'key', otherKey);
+    await storage.put('internal-ca', 'crt', await createSelfSignedCa({ keyPem: key, commonName: 'Mismatched CA', validityDays: 30 }));
+    await assert.rejects(issue(await createLocalCa(caSpec({}), context(storage))), (err: Error) => {
+      assert.equal(err.name, 'PluginConfigError');
+      assert.equal(
+        err.message,
+        "certificate authority 'Internal' (local-ca): the CA private key does not belong to the CA certificate 'Mismatched CA'",
+      );
+      assert.ok(!err.message.includes(otherKey.split('\n')[1].slice(0, 16)));
+      return true;
+    });
+  });
+
+  it('refuses to issue from an expired CA, saying so', async () => {
+    const storage = new MemoryStorage();
+    const key = await generatePrivateKey({ type: 'ec', curve: 'P-256' });
+    const longAgo = new Date(Date.now() - 100 * 86_400_000);
+    const old = await createSelfSignedCa({ keyPem: key, commonName: 'Old CA', validityDays: 30, now: longAgo });
+    await storage.put('internal-ca', 'key', key);
+    await storage.put('internal-ca', 'crt', old);
+    await assert.rejects(issue(await createLocalCa(caSpec({}), context(storage))), {
+      name: 'PluginConfigError',
+      message:
+        "certificate authority 'Internal' (local-ca): issued a certificate that does not verify: " +
+        `'Old CA' expired on ${parseCertificate(old).notAfter}`,
+    });
+  });
+
+  it('is listed in the catalogue with its bootstrap parameters', () => {
+    const entry = findPlugin('ca', 'autossl.ca_manager.local.LocalCa');
+    assert.equal(entry?.name, 'local-ca');
+    assert.equal(entry?.parameters.create_if_missing?.type, 'boolean');
+    assert.equal(entry?.parameters.ca_common_name?.type, 'string');
+    assert.equal(entry?.load?.(), createLocalCa);
+  });
+});
