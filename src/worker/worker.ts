@@ -27,6 +27,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     activities: createActivities(opts.env),
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    // Bundled here rather than by Worker.create, whose bundler logs webpack's whole report.
+    workflowBundle: opts.workflowBundle ?? (await bundleWorkflows()),
   });
 }

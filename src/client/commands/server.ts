@@ -40,6 +40,7 @@ export async function run(ctx: Context): Promise<number> {
 
   const { startDevServer } = await import('../../worker/dev-server');
   const { NativeConnection } = await import('@temporalio/worker');
+  (await import('../../worker/logging')).installLogger(ctx.debug ? 'DEBUG' : 'INFO');
   const { createWorker } = await import('../../worker/worker');
   ctx.io.err(`starting Temporal dev server (data in ${ctx.dataDir})...`);
   const server = await startDevServer({ dataDir: ctx.dataDir, port: grpcPort, uiPort, namespace, log: ctx.debug ? ctx.io.err : undefined });

@@ -19,6 +19,7 @@ export const spec: CommandSpec = {
 export async function run(ctx: Context): Promise<number> {
   const target = targetFrom(ctx.values);
   const { NativeConnection } = await import('@temporalio/worker');
+  (await import('../../worker/logging')).installLogger(ctx.debug ? 'DEBUG' : 'INFO');
   const { createWorker } = await import('../../worker/worker');
   const connection = await NativeConnection.connect({ address: target.address });
   try {
