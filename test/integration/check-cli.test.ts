@@ -346,15 +346,6 @@ describe('autossl check (built CLI, local CA, local storage, two local servers)'
     }
   });
 
-  test('renewal_delay 89 with a 90-day certificate: exit 1, renewal-needed (89 whole days left)', async () => {
-    await rewriteBlueprint(site, { renewalDelay: 89 });
-    const { code, report } = await checkJson(site);
-    assert.equal(report.stored?.daysLeft, 89, 'a certificate issued moments ago for 90 days has 89 whole days left');
-    assert.equal(report.verdict, 'renewal-needed', `89 whole days left is within renewal_delay 89:\n${describeReport(report)}`);
-    assert.equal(code, 1);
-    assert.ok(report.renewReasons.some((r) => /expire/i.test(r)), report.renewReasons.join('; '));
-  });
-
   test('a certificate issued 80 days ago for 90 days, renewal_delay 30: exit 1, renewal-needed', async () => {
     const ca = {
       keyPem: await fs.readFile(path.join(site.caDir, 'internal-ca.key'), 'utf8'),

@@ -96,7 +96,8 @@ test('dev server: search attributes registered; workflows and attributes survive
 });
 
 test('dev server: a port already in use fails with the server output in the message', async () => {
-  const blocker = net.createServer();
+  // Drops whatever connects, so no half-open probe keeps this process alive afterwards.
+  const blocker = net.createServer((socket) => socket.destroy());
   const port = await freePort();
   await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
   try {
@@ -122,6 +123,12 @@ test('time-skipping server: a day passes at once', async () => {
   } finally {
     await env.teardown();
   }
+});
+
+test('docker-compose init job creates exactly the search attributes autossl defines', async () => {
+  const script = await fs.readFile(path.resolve(__dirname, '..', '..', '..', 'deploy', 'temporal', 'init.sh'), 'utf8');
+  const created = Object.fromEntries([...script.matchAll(/--name (\w+) --type (\w+)/g)].map((m) => [m[1], m[2]]));
+  assert.deepEqual(created, SEARCH_ATTRIBUTES);
 });
 
 function pick<T>(record: Record<string, T>, keys: string[]): Record<string, T> {

@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { Worker } from '@temporalio/worker';
 import { loadBlueprints } from '../../src/blueprint/load';
 import type { Blueprint } from '../../src/blueprint/types';
@@ -13,7 +15,9 @@ import { requestCycle, waitForCycle, queryStatus, type Session } from '../../src
 import { submitUpdate, workflowIdFor } from '../../src/workflows/definitions';
 import { bundleWorkflows, createWorker } from '../../src/worker/worker';
 import { createSelfSignedCa, generatePrivateKey, parseCertificate, signCertificate } from '../../src/x509';
-import { startTestDevServer, type TestDevServer } from '../helpers/temporal';
+import { startTestDevServer, temporalBinary, type TestDevServer } from '../helpers/temporal';
+
+const execFileAsync = promisify(execFile);
 
 const silent = { out() {}, err() {} };
 
@@ -48,11 +52,30 @@ describe('certificate lifecycle on the dev server', () => {
   });
 
   after(async () => {
+    if (process.env.AUTOSSL_RECORD_HISTORIES) await recordHistories();
     worker?.shutdown();
     await running;
     await temporal?.stop();
     await fs.rm(dir, { recursive: true, force: true });
   });
+
+  /** Saves every run's history as a replay fixture (run with AUTOSSL_RECORD_HISTORIES=1 after a workflow change). */
+  async function recordHistories(): Promise<void> {
+    const target = path.resolve(__dirname, '../../../test/fixtures/histories');
+    await fs.mkdir(target, { recursive: true });
+    for (const name of ['first.test', 'partial.test', 'manual.test']) {
+      const runs = [];
+      for await (const wf of temporal.client.workflow.list({ query: `WorkflowId = '${workflowIdFor(name)}'` })) runs.push(wf);
+      runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+      for (const [i, wf] of runs.entries()) {
+        // The CLI writes the canonical proto3 JSON that historyFromJSON reads back.
+        const { stdout } = await execFileAsync(await temporalBinary('cli'), [
+          'workflow', 'show', '--address', temporal.address, '--workflow-id', wf.workflowId, '--run-id', wf.runId, '--output', 'json',
+        ], { maxBuffer: 64 * 1024 * 1024 });
+        await fs.writeFile(path.join(target, `${name}-${i + 1}.json`), stdout);
+      }
+    }
+  }
 
   async function blueprint(name: string, extra: { ca?: string; servers?: string } = {}): Promise<Blueprint> {
     const file = path.join(dir, `${name}.yaml`);

@@ -3,7 +3,9 @@
 import { CONNECTION_OPTIONS, EXIT, UsageError, type CommandSpec } from '../cli';
 import { loadFromOptions, pluginEnvironment, str, type Context } from '../context';
 import { runUntilSignal } from '../run-worker';
-import { connect, requestCycle } from '../temporal';
+import { TASK_QUEUE } from '../../workflows/definitions';
+import { checkIntervalOption, checkSettings } from '../follow';
+import { startLifecycles } from '../temporal';
 
 export const spec: CommandSpec = {
   name: 'server',
@@ -17,7 +19,7 @@ export const spec: CommandSpec = {
   options: {
     port: { type: 'string', value: 'N', help: 'gRPC port of the Temporal frontend (default 7233).' },
     'ui-port': { type: 'string', value: 'N', help: 'Web UI port (default 8233).' },
-    'check-interval': { type: 'string', value: 'MINUTES', help: 'How often servers are re-inspected for drift (default 60).' },
+    ...checkIntervalOption,
     namespace: CONNECTION_OPTIONS.namespace,
     'task-queue': CONNECTION_OPTIONS['task-queue'],
   },
@@ -34,8 +36,7 @@ export async function run(ctx: Context): Promise<number> {
   const blueprints = await loadFromOptions(ctx, false);
   const grpcPort = port(str(ctx.values.port), 7233, '--port');
   const uiPort = port(str(ctx.values['ui-port']), 8233, '--ui-port');
-  const checkMinutes = Number(str(ctx.values['check-interval']) ?? 60);
-  if (!(checkMinutes > 0)) throw new UsageError(`--check-interval must be a positive number of minutes`);
+  const settings = checkSettings(ctx);
   const namespace = str(ctx.values.namespace) ?? 'default';
 
   const { startDevServer } = await import('../../worker/dev-server');
@@ -50,15 +51,7 @@ export async function run(ctx: Context): Promise<number> {
       const taskQueue = str(ctx.values['task-queue']);
       const worker = await createWorker({ connection, namespace, taskQueue, env: pluginEnvironment(ctx, false) });
       const running = runUntilSignal(worker);
-      const session = await connect({ address: server.address, namespace, taskQueue: taskQueue ?? 'autossl' });
-      try {
-        for (const blueprint of blueprints) {
-          await requestCycle(session, blueprint, {}, { checkIntervalMs: checkMinutes * 60_000 });
-          ctx.io.err(`  lifecycle cert:${blueprint.name} started`);
-        }
-      } finally {
-        await session.close();
-      }
+      await startLifecycles({ address: server.address, namespace, taskQueue: taskQueue ?? TASK_QUEUE }, blueprints, settings, ctx.io);
       ctx.io.out(`autossl server ready: Temporal at ${server.address}, Web UI at ${server.uiUrl ?? '(disabled)'}; Ctrl-C stops`);
       await running;
     } finally {

@@ -1,9 +1,10 @@
 // `autossl worker`: a worker alone, against any Temporal server or cluster.
 import { CONNECTION_OPTIONS, type CommandSpec } from '../cli';
 import type { Context } from '../context';
-import { targetFrom } from '../temporal';
+import { startLifecycles, targetFrom } from '../temporal';
+import { checkIntervalOption, checkSettings } from '../follow';
 import { runUntilSignal } from '../run-worker';
-import { pluginEnvironment } from '../context';
+import { loadFromOptions, pluginEnvironment } from '../context';
 
 export const spec: CommandSpec = {
   name: 'worker',
@@ -12,20 +13,25 @@ export const spec: CommandSpec = {
     'Connects to --address (or $TEMPORAL_ADDRESS, then 127.0.0.1:7233) and runs the certificate workflows and the',
     'activities that reach servers, storage and CAs, until Ctrl-C. Run several on different machines to scale out;',
     'credentials are resolved here, on the worker (--credentials, --credentials-file, environment).',
+    'With --blueprint, the lifecycle workflow of every blueprint is started (or updated and woken) first.',
   ].join('\n'),
-  options: { ...CONNECTION_OPTIONS },
+  options: { ...checkIntervalOption, ...CONNECTION_OPTIONS },
 };
 
 export async function run(ctx: Context): Promise<number> {
   const target = targetFrom(ctx.values);
+  const blueprints = await loadFromOptions(ctx, false);
+  const settings = checkSettings(ctx);
   const { NativeConnection } = await import('@temporalio/worker');
   (await import('../../worker/logging')).installLogger(ctx.debug ? 'DEBUG' : 'INFO');
   const { createWorker } = await import('../../worker/worker');
   const connection = await NativeConnection.connect({ address: target.address });
   try {
     const worker = await createWorker({ connection, namespace: target.namespace, taskQueue: target.taskQueue, env: pluginEnvironment(ctx, false) });
+    const running = runUntilSignal(worker);
+    await startLifecycles(target, blueprints, settings, ctx.io);
     ctx.io.err(`autossl worker on ${target.address}, namespace ${target.namespace}, task queue ${target.taskQueue}; Ctrl-C stops it`);
-    await runUntilSignal(worker);
+    await running;
   } finally {
     await connection.close();
   }
