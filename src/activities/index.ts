@@ -2,14 +2,19 @@
 // and public PEMs, and resolves credentials and plugins here, on the worker. Private keys go from the activity
 // that makes them straight to storage.
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Blueprint } from '../blueprint/types';
 import { assertDeployable, certificateFacts, CertificateRejected, splitBundle } from '../inspect/certificate';
 import type { CertificateFacts, Inspection } from '../inspect/facts';
 import { inspect } from '../inspect/inspect';
+import { RateLimitedError } from '../plugins/ca/rate-limited';
 import { PluginConfigError } from '../plugins/errors';
 import { openCa, openServer, openStorage, using, type PluginEnvironment } from '../plugins/open';
-import type { IssuedCertificate, ServerPlugin, StoragePlugin } from '../plugins/types';
+import type { CaPlugin, IssuedCertificate, ServerPlugin, StoragePlugin } from '../plugins/types';
+import type { NotifyEvent, TrackEvent } from '../workflows/definitions';
 import { createCsr, generatePrivateKey, keyMatchesCertificate, parseCertificate } from '../x509';
+import { ChallengeLedger } from './challenge-ledger';
+import { sendNotification, writeTrackingLine } from './report';
 
 /** Storage name of the key and CSR of a renewal in progress: the live pair stays untouched until it completes. */
 export const pendingName = (name: string): string => `${name}.pending`;
@@ -23,15 +28,21 @@ async function withStorage<T>(blueprint: Blueprint, env: PluginEnvironment, fn: 
   return using(storage, fn);
 }
 
-/** Heartbeats while a long call runs, so a dead worker is noticed and the activity retried elsewhere. */
-async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => Context.current().heartbeat(), 5_000);
+/**
+ * Heartbeats while a long call runs, so a dead worker is noticed and the activity retried elsewhere. Every
+ * heartbeat carries the current `details`: a heartbeat without them would erase what the next attempt needs.
+ */
+async function heartbeating<T>(details: () => unknown, fn: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => Context.current().heartbeat(details()), 5_000);
   try {
     return await fn();
   } finally {
     clearInterval(timer);
   }
 }
+
+/** The tracking record id: the id of the certificate workflow that scheduled this activity. */
+const callerWorkflowId = (): string => Context.current().info.workflowExecution?.workflowId ?? 'unknown';
 
 export function createActivities(env: PluginEnvironment) {
   return {
@@ -62,7 +73,17 @@ export function createActivities(env: PluginEnvironment) {
       const servers: ServerPlugin[] = [];
       try {
         for (const s of blueprint.servers) servers.push(await openServer(blueprint, s.id, env));
-        return await using(await openCa(blueprint, env), (ca) => heartbeating(() => ca.issue({ csr, blueprint, servers })));
+        const context = Context.current();
+        const ledger: ChallengeLedger = new ChallengeLedger(() => context.heartbeat(ledger.details()));
+        await ledger.removeLeftovers(context.info.heartbeatDetails, servers);
+        const issue = (ca: CaPlugin) => heartbeating(() => ledger.details(), () => ca.issue({ csr, blueprint, servers: ledger.track(servers) }));
+        return await using(await openCa(blueprint, env), issue);
+      } catch (err) {
+        // The CA named its wait: Temporal keeps it as a durable timer instead of this worker sleeping.
+        if (err instanceof RateLimitedError) {
+          throw ApplicationFailure.create({ type: 'RateLimited', message: err.message, nextRetryDelay: err.retryAfterMs, cause: err });
+        }
+        throw err;
       } finally {
         await Promise.allSettled(servers.map((s) => s.close()));
       }
@@ -113,6 +134,16 @@ export function createActivities(env: PluginEnvironment) {
       }
       if (!keyMatchesCertificate(pair.key, leaf)) throw new CertificateRejected(`stored key and certificate ${serial} of '${blueprint.name}' do not match`);
       await using(await openServer(blueprint, serverId, env), (server) => server.deploy({ key: pair.key!, certificate: leaf, chain }));
+    },
+
+    /** One line of the blueprint's LocalFileTracking log (`tracking:`), for those who consume AutoSSL's record. */
+    async track(blueprint: Blueprint, event: TrackEvent): Promise<void> {
+      await writeTrackingLine(blueprint, event, callerWorkflowId());
+    },
+
+    /** Tells the blueprint's `notify` channels about an event they asked for. */
+    async notify(blueprint: Blueprint, event: NotifyEvent): Promise<void> {
+      await sendNotification(blueprint, event, callerWorkflowId());
     },
   };
 }

@@ -81,8 +81,11 @@ export function createCredentialResolver(opts: CredentialResolverOptions): Crede
   };
 }
 
-/** `NAME:value` items by name; the name always ends at the first ':' whatever the credential's separator. */
-function parseCommandLine(items: string[]): Map<string, string> {
+/**
+ * `NAME:value` items by name; the name always ends at the first ':' whatever the credential's separator. The CLI
+ * calls it up front too, so a malformed item is bad input before anything runs.
+ */
+export function parseCommandLine(items: string[]): Map<string, string> {
   const byName = new Map<string, string>();
   for (const item of items) {
     const colon = item.indexOf(':');

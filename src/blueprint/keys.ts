@@ -1,7 +1,8 @@
 // The one description of blueprint keys: the loader checks names and value types against it and the JSON Schema
 // generator renders it, so an editor and `check` can never disagree about what a blueprint may hold.
+import { DNS_PROVIDER_NAMES } from '../plugins/dns/catalog';
 import type { PluginCategory } from '../plugins/registry';
-import { ARTIFACT_KINDS, type CertificateType, type CredentialSpec } from './types';
+import { ARTIFACT_KINDS, NOTIFY_EVENTS, type CertificateType, type CredentialSpec } from './types';
 
 export const CERTIFICATE_TYPES: readonly CertificateType[] = ['DV', 'OV', 'EV'];
 
@@ -49,6 +50,7 @@ export const DEFAULTS = {
   privateKeyType: 'RSA' as PrivateKeyType,
   isCa: false,
   separator: ':',
+  reminderIntervalHours: 24,
 };
 
 export type SectionName =
@@ -62,6 +64,9 @@ export type SectionName =
   | 'storage'
   | 'tracking'
   | 'data'
+  | 'dns'
+  | 'notify'
+  | 'webhook'
   | 'credential';
 
 export type Field =
@@ -75,6 +80,8 @@ export type Field =
   | { kind: 'parameters'; description: string }
   /** Free-form mapping passed on as it is. */
   | { kind: 'mapping'; description: string }
+  /** A command: a list of arguments, or one line for the shell. */
+  | { kind: 'command'; description: string }
   | { kind: 'section'; section: SectionName; description: string }
   | { kind: 'sections'; section: SectionName; description: string }
   /** A mapping from names the user chooses to sections. */
@@ -105,6 +112,7 @@ export const SECTIONS: Readonly<Record<SectionName, Section>> = {
     },
     storage: { kind: 'section', section: 'storage', description: 'Where keys, CSRs and certificates are kept.' },
     tracking: { kind: 'section', section: 'tracking', description: 'Where renewals and deployments are recorded.' },
+    notify: { kind: 'section', section: 'notify', description: 'Who is told about renewals, failures and certificates awaited or expiring.' },
     credentials: {
       kind: 'named',
       section: 'credential',
@@ -149,6 +157,11 @@ export const SECTIONS: Readonly<Record<SectionName, Section>> = {
     organization: { kind: 'section', section: 'organization', description: 'Subject organisation; defaults to the top-level one.' },
     chain_of_trust: { kind: 'strings', description: 'PEM certificates from the intermediate up to the root; defaults to the CA one.' },
     is_ca: { kind: 'boolean', default: DEFAULTS.isCa, description: 'Request a CA certificate constrained to the SAN domains.' },
+    profile: {
+      kind: 'string',
+      description: "ACME certificate profile asked for on every order (e.g. 'shortlived'); the CA's default when absent.",
+    },
+    dns: { kind: 'section', section: 'dns', description: "DNS-01 challenges (wildcards need them) through a DNS provider; wins over the CA's." },
   },
   organization: {
     company_name: { kind: 'string', description: 'Organisation (O).' },
@@ -174,6 +187,7 @@ export const SECTIONS: Readonly<Record<SectionName, Section>> = {
     storage: { kind: 'section', section: 'caStorage', description: 'Where the ACME account key or the CA key and certificate live.' },
     chain_of_trust: { kind: 'strings', description: 'PEM certificates from the intermediate up to the root.' },
     parameters: { kind: 'parameters', description: 'Options of this CA kind.' },
+    dns: { kind: 'section', section: 'dns', description: 'DNS-01 challenges of the certificates this CA issues, unless they have their own.' },
   },
   acmeApi: {
     production: { kind: 'string', description: 'Base URL of the production ACME directory.' },
@@ -190,6 +204,34 @@ export const SECTIONS: Readonly<Record<SectionName, Section>> = {
   data: {
     type: { kind: 'string', required: true, enum: ARTIFACT_KINDS, description: 'Artifact kind.' },
     parameters: { kind: 'mapping', description: 'Accepted for AutoSSL compatibility; unused.' },
+  },
+  notify: {
+    webhook: { kind: 'section', section: 'webhook', description: 'POSTs a JSON description of each event to a URL.' },
+    command: {
+      kind: 'command',
+      description: 'Runs for each event with its JSON on stdin and AUTOSSL_EVENT set: a list of arguments, or one line run by sh.',
+    },
+    events: {
+      kind: 'strings',
+      enum: NOTIFY_EVENTS,
+      default: NOTIFY_EVENTS,
+      description: 'Events notified: success, failure, awaiting-certificate (manual CA, repeated as reminders), expiring.',
+    },
+    reminder_interval_hours: {
+      kind: 'integer',
+      minimum: 1,
+      default: DEFAULTS.reminderIntervalHours,
+      description: 'Hours between reminders while a manual CA certificate is awaited.',
+    },
+  },
+  webhook: {
+    url: { kind: 'string', required: true, description: 'http(s) URL; ${VAR} is expanded on the worker when sending, so a token in it stays out of history.' },
+    headers: { kind: 'mapping', description: 'Extra request headers; ${VAR} in a value is expanded on the worker when sending.' },
+  },
+  dns: {
+    provider: { kind: 'string', required: true, enum: DNS_PROVIDER_NAMES, description: 'DNS provider publishing the _acme-challenge TXT records.' },
+    parameters: { kind: 'parameters', description: 'Options of this provider.' },
+    credentials: { kind: 'string', description: 'Name of an entry of `credentials:` holding the provider secret (rfc2136: ApiKeyAndId, api_id = TSIG key name, api_key = base64 secret).' },
   },
   credential: {
     type: {

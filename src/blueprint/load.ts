@@ -1,9 +1,12 @@
 // Blueprint files (and the optional global config) → validated, normalised `Blueprint`s, or one BlueprintError that
 // lists every problem with its file and line. It reads files and nothing else: `check` runs it over every
 // blueprint before anything starts, so it loads no plugin code and parses the global config once.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat as statCallback } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { DEFAULT_CA_TYPE, findPlugin, pluginNames, type CatalogEntry, type ParameterSpec, type PluginCategory } from '../plugins/registry';
+import { promisify } from 'node:util';
+import { findDnsProvider, type CheckedParameterSpec } from '../plugins/dns/catalog';
+import { DEFAULT_CA_TYPE, findPlugin, pluginNames, type CatalogEntry, type PluginCategory } from '../plugins/registry';
 import { normalizeDomain } from '../x509/domains';
 import { BlueprintError } from './errors';
 import {
@@ -21,6 +24,7 @@ import { didYouMean } from './suggest';
 import { Issues, isNull, parseYaml, toPlain, type Pos, type TEntry, type TMap, type TNode, type TScalar } from './tree';
 import {
   ARTIFACT_KINDS,
+  NOTIFY_EVENTS,
   type ArtifactKind,
   type Blueprint,
   type CaStorageSpec,
@@ -28,7 +32,10 @@ import {
   type CertificateSpec,
   type CertificateType,
   type CredentialSpec,
+  type DnsSpec,
   type KeySpec,
+  type NotifyEventKind,
+  type NotifySpec,
   type Organization,
   type PluginSpec,
   type ServerSpec,
@@ -121,12 +128,28 @@ function parseText(issues: Issues, file: string, text: string | Error): TNode | 
   return parseYaml(text, file, issues);
 }
 
+// The callback readFile, promisified: several times faster than fs.promises.readFile on small files.
+const readText = promisify(readFile);
+const statFile = promisify(statCallback);
+
+// A blueprint is a few kilobytes. Anything far larger (a log, an image, /dev/zero) is refused before it is read:
+// parsing it would take seconds and memory, and print thousands of errors.
+export const MAX_BLUEPRINT_BYTES = 1024 * 1024;
+
+async function readBlueprintText(file: string): Promise<string | Error> {
+  const st = await statFile(file).catch((e: Error) => e);
+  if (st instanceof Error) return st;
+  if (!st.isFile()) return new Error('not a regular file');
+  if (st.size > MAX_BLUEPRINT_BYTES) return new Error(`${(st.size / 1024 / 1024).toFixed(1)} MiB; a blueprint is at most 1 MiB`);
+  return readText(file, 'utf8').catch((e: Error) => e);
+}
+
 /** File contents in order, read a few dozen at a time: one by one, a thousand blueprints wait mostly on I/O. */
 async function readAll(files: string[]): Promise<(string | Error)[]> {
   const texts: (string | Error)[] = new Array(files.length);
   let next = 0;
   const reader = async () => {
-    for (let i = next++; i < files.length; i = next++) texts[i] = await readFile(files[i], 'utf8').catch((e: Error) => e);
+    for (let i = next++; i < files.length; i = next++) texts[i] = await readBlueprintText(files[i]);
   };
   await Promise.all(Array.from({ length: Math.min(32, files.length) }, reader));
   return texts;
@@ -134,6 +157,7 @@ async function readAll(files: string[]): Promise<(string | Error)[]> {
 
 function readProblem(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
+  if (code === undefined && e instanceof Error) return e.message;
   if (code === 'ENOENT') return 'no such file or folder';
   if (code === 'EISDIR') return 'is a folder; expected a YAML file';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
@@ -149,7 +173,7 @@ interface Ctx {
   issues: Issues;
   env: Record<string, string | undefined>;
   /** Credential names used by the blueprint being built, checked against `credentials:` at the end. */
-  refs: { name: string; pos: Pos; where: string }[];
+  refs: { name: string; pos: Pos; where: string; type?: CredentialType }[];
 }
 
 /** A mapping reduced to its known keys whose values are set and of the right type. */
@@ -236,6 +260,11 @@ function checkValue(ctx: Ctx, field: Field, node: TNode, where: string): boolean
     }
     case 'sections':
       return node.kind === 'seq' || bad(`${where} must be a list, not ${describe(node)}`);
+    case 'command': {
+      if (node.kind === 'scalar' && typeof node.value === 'string' && node.value.trim()) return true;
+      const args = node.kind === 'seq' && node.items.length > 0 && node.items.every((n) => n.kind === 'scalar' && typeof n.value === 'string');
+      return args || bad(`${where} must be a command line or a non-empty list of arguments, not ${describe(node)}`);
+    }
     case 'servers':
       return node.kind !== 'scalar' || bad(`${where} must be a list of servers, not ${describe(node)}`);
     case 'parameters':
@@ -305,42 +334,57 @@ function readPlugin(
   return {
     type: entry?.name ?? declaredType,
     declaredType,
-    parameters: readParameters(ctx, entry, f, where, implicit),
+    parameters: readParameters(ctx, entry && pluginRules(entry), f, where, implicit),
     ...(credentials !== undefined && { credentials }),
     ...(credentialsParameters && { credentialsParameters: toPlain(credentialsParameters) as Record<string, unknown> }),
   };
 }
 
+/** What `parameters` may hold: a plugin's or a DNS provider's, named in messages as `owner`. */
+interface ParameterRules {
+  owner: string;
+  parameters: Readonly<Record<string, CheckedParameterSpec>>;
+}
+
+const pluginRules = (entry: CatalogEntry): ParameterRules => ({
+  owner: `${CATEGORY_NAMES[entry.category]} type '${entry.name}'`,
+  parameters: entry.parameters,
+});
+
 /**
- * Checks `parameters` against the catalogue entry and expands `${VAR}` where the entry asks for it. `implicit`
+ * Checks `parameters` against the rules and expands `${VAR}` where a rule asks for it. `implicit`
  * names parameters the section gives another way (a server's `host`).
  */
 function readParameters(
   ctx: Ctx,
-  entry: CatalogEntry | undefined,
+  rules: ParameterRules | undefined,
   f: Fields,
   where: string,
   implicit: readonly string[],
 ): Record<string, unknown> {
   const node = entryValue(f, 'parameters') as TMap | undefined;
   // An unknown type is already reported; its parameters cannot be judged.
-  if (!entry) return node ? (toPlain(node) as Record<string, unknown>) : {};
+  if (!rules) return node ? (toPlain(node) as Record<string, unknown>) : {};
   const at = join(where, 'parameters');
-  const owner = `${CATEGORY_NAMES[entry.category]} type '${entry.name}'`;
-  const known = entry.parameters;
+  const { owner, parameters: known } = rules;
   const values: [string, unknown][] = [];
   const given = new Set(implicit);
   for (const [key, { keyPos, value }] of node?.entries ?? []) {
-    const spec: ParameterSpec | undefined = Object.hasOwn(known, key) ? known[key] : undefined;
+    const spec: CheckedParameterSpec | undefined = Object.hasOwn(known, key) ? known[key] : undefined;
     if (!spec) {
       ctx.issues.at(keyPos, `unknown parameter '${key}' in ${at} of ${owner}${didYouMean(key, Object.keys(known))}`);
       continue;
     }
     if (isNull(value)) continue;
     given.add(key);
-    const field = { kind: PARAMETER_KINDS[spec.type], description: spec.description } as Field;
+    const field = { kind: PARAMETER_KINDS[spec.type], description: spec.description, enum: spec.enum, minimum: spec.minimum } as Field;
     if (!checkValue(ctx, field, value, join(at, key))) continue;
     const plain = toPlain(value);
+    const problem = spec.check?.(plain);
+    if (problem) {
+      ctx.issues.at(value.pos, `${join(at, key)} ${problem}`);
+      continue;
+    }
     values.push([key, spec.expandEnv ? expandEnv(ctx, plain, value.pos, join(at, key)) : plain]);
   }
   for (const [key, spec] of Object.entries(known)) {
@@ -430,12 +474,15 @@ function buildBlueprint(
   const servers = readServers(ctx, entryValue(top, 'servers'), name ?? '', global?.placeholders ?? new Map());
   const storage = readStorage(ctx, entryValue(top, 'storage'), 'storage');
   const tracking = readStorage(ctx, entryValue(top, 'tracking'), 'tracking');
+  const notify = readNotify(ctx, entryValue(top, 'notify'));
 
   // Rule 7: every credential named is declared (its type was checked with `credentials:`).
   const declared = credentialsNode?.kind === 'map' ? [...credentialsNode.entries.keys()] : [];
   for (const ref of ctx.refs) {
     if (!declared.includes(ref.name)) {
       ctx.issues.at(ref.pos, `credential '${ref.name}' of ${ref.where} is missing from credentials:${didYouMean(ref.name, declared)}`);
+    } else if (ref.type && credentials[ref.name] && credentials[ref.name].type !== ref.type) {
+      ctx.issues.at(ref.pos, `credential '${ref.name}' of ${ref.where} is ${credentials[ref.name].type}; expect type ${ref.type}`);
     }
   }
 
@@ -449,6 +496,7 @@ function buildBlueprint(
     certificateAuthorities: [...cas.values()],
     ...(storage && { storage }),
     ...(tracking && { tracking }),
+    ...(notify && { notify }),
     credentials,
   };
   return { blueprint, namePos };
@@ -492,6 +540,7 @@ function readCertificateAuthorities(ctx: Ctx, node: TNode | undefined): Map<stri
     }
     const contactEmail = scalar<string>(f, 'contact_email');
     const storage = readCaStorage(ctx, entryValue(f, 'storage'), `${where}.storage`);
+    const dns = readDns(ctx, entryValue(f, 'dns'), `${where}.dns`);
     if (key === undefined) continue;
     if (seen.has(key)) {
       ctx.issues.at(entryValue(f, 'key')!.pos, `duplicate certificate authority key '${key}' (also ${seen.get(key)})`);
@@ -509,9 +558,27 @@ function readCertificateAuthorities(ctx: Ctx, node: TNode | undefined): Map<stri
       ...(storage && { storage }),
       chainOfTrust: readChain(ctx, f, where),
       parameters,
+      ...(dns && { dns }),
     });
   }
   return cas;
+}
+
+function readDns(ctx: Ctx, node: TNode | undefined, where: string): DnsSpec | undefined {
+  const f = readSection(ctx, node, 'dns', where);
+  if (!f) return undefined;
+  // An unknown provider is reported by the enum check of `provider`.
+  const provider = findDnsProvider(scalar<string>(f, 'provider') ?? '');
+  const credentials = scalar<string>(f, 'credentials');
+  if (credentials !== undefined) {
+    ctx.refs.push({ name: credentials, pos: entryValue(f, 'credentials')!.pos, where, ...(provider?.credentialType && { type: provider.credentialType }) });
+  } else if (provider?.credentialType) {
+    ctx.issues.at(f.pos, `missing credentials in ${where}: dns provider '${provider.name}' needs a ${provider.credentialType} credential`);
+  }
+  const rules = provider && { owner: `dns provider '${provider.name}'`, parameters: provider.parameters };
+  const parameters = readParameters(ctx, rules, f, where, []);
+  if (!provider) return undefined;
+  return { provider: provider.name, parameters, ...(credentials !== undefined && { credentials }) };
 }
 
 function readCaStorage(ctx: Ctx, node: TNode | undefined, where: string): CaStorageSpec | undefined {
@@ -529,6 +596,34 @@ function readStorage(ctx: Ctx, node: TNode | undefined, section: 'storage' | 'tr
   const kinds = new Set(items.map(({ fields }) => scalar<ArtifactKind>(fields, 'type')));
   const data = ARTIFACT_KINDS.filter((k) => kinds.has(k));
   return { ...readPlugin(ctx, f, section, section), data: data.length > 0 ? data : [...ARTIFACT_KINDS] };
+}
+
+function readNotify(ctx: Ctx, node: TNode | undefined): NotifySpec | undefined {
+  const f = readSection(ctx, node, 'notify', 'notify');
+  if (!f) return undefined;
+  const hook = readSection(ctx, entryValue(f, 'webhook'), 'webhook', 'notify.webhook');
+  const url = scalar<string>(hook, 'url');
+  // Checked as written: a ${VAR} (a token kept out of history) is expanded on the worker.
+  if (url !== undefined && !/^(https?:\/\/|\$\{)\S+$/.test(url)) {
+    ctx.issues.at(entryValue(hook, 'url')!.pos, 'notify.webhook.url must be an http(s) URL (or a ${VAR} holding one)');
+  }
+  const headersNode = entryValue(hook, 'headers');
+  const headers: Record<string, string> = {};
+  for (const [name, { keyPos, value }] of headersNode?.kind === 'map' ? headersNode.entries : []) {
+    if (value.kind === 'scalar' && (typeof value.value === 'string' || typeof value.value === 'number')) headers[name] = String(value.value);
+    else ctx.issues.at(value.pos, `notify.webhook.headers.${name} must be text, not ${describe(value)}`);
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) ctx.issues.at(keyPos, `notify.webhook.headers: '${name}' is not a valid header name`);
+  }
+  const commandNode = entryValue(f, 'command');
+  const command =
+    commandNode?.kind === 'scalar' ? ['sh', '-c', String(commandNode.value)] : textItems(commandNode)?.map((item) => item.value);
+  if (!url && !command) ctx.issues.at(f.pos, 'notify needs a webhook or a command (or both)');
+  return {
+    ...(url !== undefined && { webhook: { url, headers } }),
+    ...(command && { command }),
+    events: (strings(f, 'events')?.map((s) => s.value) as NotifyEventKind[] | undefined) ?? [...NOTIFY_EVENTS],
+    reminderIntervalHours: scalar<number>(f, 'reminder_interval_hours') ?? DEFAULTS.reminderIntervalHours,
+  };
 }
 
 function readChain(ctx: Ctx, f: Fields, where: string): string[] {
@@ -600,6 +695,8 @@ function readCertificate(ctx: Ctx, f: Fields | undefined, blueprintPos: Pos, c: 
 
   const chain = readChain(ctx, f, 'certificate');
   const key = readKeySpec(ctx, f);
+  const profile = scalar<string>(f, 'profile');
+  const dns = readDns(ctx, entryValue(f, 'dns'), 'certificate.dns');
   // Without a type or a CA an issue is already reported.
   if (type === undefined || caKey === undefined) return undefined;
   return {
@@ -615,6 +712,8 @@ function readCertificate(ctx: Ctx, f: Fields | undefined, blueprintPos: Pos, c: 
     ...(organization && { organization }),
     chainOfTrust: chain.length > 0 ? chain : (ca?.chainOfTrust ?? []),
     isCa: scalar<boolean>(f, 'is_ca') ?? DEFAULTS.isCa,
+    ...(profile !== undefined && { profile }),
+    ...(dns && { dns }),
   };
 }
 

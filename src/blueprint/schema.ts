@@ -1,7 +1,8 @@
 // JSON Schema (draft 2020-12) of blueprints and global configs, rendered from the key descriptions the loader
 // checks against and from the plugin catalogue, for editors (yaml-language-server) to validate and complete.
 // Regenerate schema/blueprint.schema.json with: node dist/src/blueprint/schema.js > schema/blueprint.schema.json
-import { CATALOG, pluginNames, type CatalogEntry, type ParameterSpec } from '../plugins/registry';
+import { DNS_PROVIDERS, type CheckedParameterSpec } from '../plugins/dns/catalog';
+import { CATALOG, pluginNames, type CatalogEntry } from '../plugins/registry';
 import { SECTIONS, type Field, type Section, type SectionName } from './keys';
 
 type Schema = Record<string, unknown>;
@@ -25,7 +26,12 @@ function sectionSchema(name: SectionName): Schema {
   const section: Section = SECTIONS[name];
   const required = Object.keys(section).filter((k) => isRequired(section[k]));
   const plugin = Object.values(section).find((f) => f.kind === 'plugin');
-  const conditions = plugin?.kind === 'plugin' && 'parameters' in section ? pluginConditions(plugin.category, name) : [];
+  const conditions =
+    plugin?.kind === 'plugin' && 'parameters' in section
+      ? pluginConditions(plugin.category, name)
+      : name === 'dns'
+        ? DNS_PROVIDERS.map((p) => parametersRule('provider', [p.name], p.parameters, []))
+        : [];
   return {
     type: 'object',
     additionalProperties: false,
@@ -68,6 +74,9 @@ function fieldSchema(field: Field, nullable: boolean): Schema {
     case 'mapping':
       schema = { type: 'object' };
       break;
+    case 'command':
+      schema = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string' }, minItems: 1 }] };
+      break;
     case 'section':
       schema = ref(field.section);
       break;
@@ -105,31 +114,36 @@ function orNull(schema: Schema, nullable: boolean): Schema {
 function pluginConditions(category: CatalogEntry['category'], section: SectionName): Schema[] {
   // A server's `host` may also be given beside `parameters`.
   const implicit = section === 'server' ? ['host'] : [];
-  return CATALOG.filter((e) => e.category === category).map((entry) => {
-    const required = Object.keys(entry.parameters).filter((k) => entry.parameters[k].required && !implicit.includes(k));
-    return {
-      if: { properties: { type: { enum: [entry.name, ...entry.aliases] } }, required: ['type'] },
-      then: {
-        properties: {
-          parameters: orNull(
-            {
-              type: 'object',
-              additionalProperties: false,
-              properties: Object.fromEntries(Object.entries(entry.parameters).map(([k, p]) => [k, parameterSchema(p, !required.includes(k))])),
-              ...(required.length > 0 && { required }),
-            },
-            required.length === 0,
-          ),
-        },
-        ...(required.length > 0 && { required: ['parameters'] }),
-      },
-    };
-  });
+  return CATALOG.filter((e) => e.category === category).map((entry) => parametersRule('type', [entry.name, ...entry.aliases], entry.parameters, implicit));
 }
 
-function parameterSchema(p: ParameterSpec, nullable: boolean): Schema {
+/** When the section's `discriminator` (a plugin `type`, a DNS `provider`) is one of `names`, its parameters. */
+function parametersRule(discriminator: string, names: string[], parameters: Readonly<Record<string, CheckedParameterSpec>>, implicit: string[]): Schema {
+  const required = Object.keys(parameters).filter((k) => parameters[k].required && !implicit.includes(k));
+  return {
+    if: { properties: { [discriminator]: { enum: names } }, required: [discriminator] },
+    then: {
+      properties: {
+        parameters: orNull(
+          {
+            type: 'object',
+            additionalProperties: false,
+            properties: Object.fromEntries(Object.entries(parameters).map(([k, p]) => [k, parameterSchema(p, !required.includes(k))])),
+            ...(required.length > 0 && { required }),
+          },
+          required.length === 0,
+        ),
+      },
+      ...(required.length > 0 && { required: ['parameters'] }),
+    },
+  };
+}
+
+function parameterSchema(p: CheckedParameterSpec, nullable: boolean): Schema {
   const kinds = { string: 'string', boolean: 'boolean', integer: 'integer', 'string[]': 'array' } as const;
-  const schema: Schema = { type: kinds[p.type], ...(p.type === 'string[]' && { items: { type: 'string' } }) };
+  const schema: Schema = p.enum
+    ? { enum: p.enum }
+    : { type: kinds[p.type], ...(p.type === 'string[]' && { items: { type: 'string' } }), ...(p.minimum !== undefined && { minimum: p.minimum }) };
   return { description: p.description, ...orNull(schema, nullable) };
 }
 

@@ -61,21 +61,29 @@ const OVER_INDENTED = new Set(['BLOCK_AS_IMPLICIT_KEY', 'MULTILINE_IMPLICIT_KEY'
 
 // A document of a few kilobytes needs a handful of aliases; far more means an alias bomb.
 const MAX_ALIASES = 1000;
+const MAX_YAML_PROBLEMS = 10;
+const MAX_MESSAGE = 120;
 
 /** Parses one YAML document; `undefined` when the text is not valid YAML (the reasons are in `issues`). */
 export function parseYaml(text: string, file: string, issues: Issues): TNode | undefined {
   const src: Source = { file, lines: new LineCounter() };
   const doc = parseDocument(text, { lineCounter: src.lines, prettyErrors: false, merge: true });
   const problems = [...doc.errors, ...doc.warnings];
-  for (const e of problems) {
+  // A file that is not YAML at all (a binary, a swapped file) yields an error per line: the first few say it.
+  for (const e of problems.slice(0, MAX_YAML_PROBLEMS)) {
     if (OVER_INDENTED.has(e.code)) {
       // The parser blames the key above; the line to fix is the over-indented one below it.
       const next = text.indexOf('\n', e.pos[0]);
       const offset = next < 0 ? e.pos[0] : next + 1 + (text.slice(next + 1).match(/^[ \t]*/)?.[0].length ?? 0);
       issues.at({ src, offset }, 'invalid YAML: this line is indented more than the key above it');
     } else {
-      issues.at({ src, offset: e.pos[0] }, `invalid YAML: ${e.message}`);
+      // The parser quotes the offending text, which may be a whole line of binary: the start is enough.
+      const message = e.message.length > MAX_MESSAGE ? `${e.message.slice(0, MAX_MESSAGE)}...` : e.message;
+      issues.at({ src, offset: e.pos[0] }, `invalid YAML: ${message}`);
     }
+  }
+  if (problems.length > MAX_YAML_PROBLEMS) {
+    issues.inFile(file, `invalid YAML: ${problems.length - MAX_YAML_PROBLEMS} more problem(s) not shown; is this a YAML file?`);
   }
   if (problems.length > 0) return undefined;
   const before = issues.list.length;

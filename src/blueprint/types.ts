@@ -64,6 +64,17 @@ export interface CertificateAuthoritySpec {
   storage?: CaStorageSpec;
   chainOfTrust: string[];
   parameters: Record<string, unknown>;
+  /** DNS-01 challenges of this CA's certificates, unless a certificate has its own. */
+  dns?: DnsSpec;
+}
+
+/** The DNS provider publishing `_acme-challenge` TXT records for DNS-01. */
+export interface DnsSpec {
+  /** A name of the DNS provider catalogue (src/plugins/dns/catalog.ts). */
+  provider: string;
+  parameters: Record<string, unknown>;
+  /** Name of an entry in `credentials:`; never the secret itself. */
+  credentials?: string;
 }
 
 export interface CertificateSpec {
@@ -84,11 +95,30 @@ export interface CertificateSpec {
   /** The certificate's own chain, else its CA's (PEM, intermediate first). */
   chainOfTrust: string[];
   isCa: boolean;
+  /** ACME certificate profile sent on new orders; the CA's default when absent. */
+  profile?: string;
+  /** DNS-01 challenges; wins over the CA's `dns`. */
+  dns?: DnsSpec;
 }
 
 export interface CredentialSpec {
   type: 'UserPassword' | 'ApiKeyAndId' | 'SshKey';
   separator: string;
+}
+
+export type NotifyEventKind = 'success' | 'failure' | 'awaiting-certificate' | 'expiring';
+export const NOTIFY_EVENTS: readonly NotifyEventKind[] = ['success', 'failure', 'awaiting-certificate', 'expiring'];
+
+/**
+ * Where events are announced. `${VAR}` in the webhook URL and headers is kept as written and expanded by the
+ * worker when it sends, so tokens never travel in workflow history.
+ */
+export interface NotifySpec {
+  webhook?: { url: string; headers: Record<string, string> };
+  /** Arguments of the command; a one-line command is `['sh', '-c', line]`. */
+  command?: string[];
+  events: NotifyEventKind[];
+  reminderIntervalHours: number;
 }
 
 export interface Blueprint {
@@ -101,5 +131,6 @@ export interface Blueprint {
   certificateAuthorities: CertificateAuthoritySpec[];
   storage?: StorageSpec;
   tracking?: StorageSpec;
+  notify?: NotifySpec;
   credentials: Record<string, CredentialSpec>;
 }

@@ -56,8 +56,8 @@ function toConfig(options: Record<string, OptionSpec>): ParseArgsConfig['options
   );
 }
 
-/** Finds the action: the first word that is neither an option nor the value of a global option. */
-function findAction(argv: string[]): number {
+/** The first word that is neither an option nor the value of a global option. */
+function actionIndex(argv: string[]): number {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (!arg.startsWith('-')) return i;
@@ -68,13 +68,18 @@ function findAction(argv: string[]): number {
   return -1;
 }
 
-export function parse(argv: string[], commands: CommandSpec[]): Parsed {
-  const at = findAction(argv);
+/** The action named in `argv`, if any; one not in `actions` is a UsageError. */
+export function findAction(argv: string[], actions: readonly string[]): string | undefined {
+  const at = actionIndex(argv);
+  if (at < 0) return undefined;
+  if (!actions.includes(argv[at])) throw new UsageError(`unknown action '${argv[at]}'; expected one of: ${actions.join(', ')}`);
+  return argv[at];
+}
+
+/** Parses `argv` against the global options and those of `command`, the action found by findAction. */
+export function parse(argv: string[], command: CommandSpec | undefined): Parsed {
+  const at = actionIndex(argv);
   const action = at >= 0 ? argv[at] : undefined;
-  const command = commands.find((c) => c.name === action);
-  if (action && !command) {
-    throw new UsageError(`unknown action '${action}'; expected one of: ${commands.map((c) => c.name).join(', ')}`);
-  }
   const rest = at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 1)] : argv;
   try {
     const { values, positionals } = parseArgs({

@@ -1,9 +1,10 @@
 // What every action needs from the global options: blueprints, credentials, the data folder, and printing.
 import path from 'node:path';
 import type { Blueprint } from '../blueprint/types';
-import { createCredentialResolver } from '../blueprint/credentials';
+import { createCredentialResolver, parseCommandLine } from '../blueprint/credentials';
 import type { PluginEnvironment } from '../plugins/open';
 import { UsageError, type ParsedValues } from './cli';
+import { readInputFile } from './input';
 
 export interface Output {
   out(text: string): void;
@@ -17,7 +18,12 @@ export interface Context {
   debug: boolean;
 }
 
-export function makeContext(values: ParsedValues, io: Output, env: NodeJS.ProcessEnv = process.env): Context {
+export async function makeContext(values: ParsedValues, io: Output, env: NodeJS.ProcessEnv = process.env): Promise<Context> {
+  // Credentials are resolved when first needed, which may be never (a blueprint without credentials) or deep in
+  // a check that reports errors per certificate: a mistyped file or item is bad input, refused here.
+  const credentialsFile = str(values['credentials-file']);
+  if (credentialsFile !== undefined) await readInputFile(credentialsFile, '--credentials-file');
+  if (Array.isArray(values.credentials)) parseCommandLine(values.credentials);
   const dataDir = path.resolve(str(values['data-dir']) ?? env.AUTOSSL_DATA_DIR ?? '.autossl');
   // Blueprints may use ${AUTOSSL_DATA_DIR} (the bundled examples do) to stay inside the project folder.
   env.AUTOSSL_DATA_DIR = dataDir;

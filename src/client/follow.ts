@@ -21,12 +21,21 @@ export function checkSettings(ctx: Context): { checkIntervalMs?: number } {
   return { checkIntervalMs: minutes * 60_000 };
 }
 
+/** --timeout in ms; checked before any request is sent, so a typo cannot leave a request unfollowed. */
+export function waitTimeoutMs(ctx: Context): number {
+  const value = str(ctx.values.timeout);
+  if (value === undefined) return 600_000;
+  const seconds = Number(value);
+  if (!(seconds > 0)) throw new UsageError(`--timeout must be a positive number of seconds, got '${value}'`);
+  return seconds * 1000;
+}
+
 export async function reportCycles(ctx: Context, session: Session, requests: { workflowId: string; requestId: string }[]): Promise<number> {
   if (ctx.values['no-wait']) {
     for (const r of requests) ctx.io.out(`${r.workflowId}: requested (tracking record ${r.workflowId})`);
     return EXIT.ok;
   }
-  const timeoutMs = Number(str(ctx.values.timeout) ?? 600) * 1000;
+  const timeoutMs = waitTimeoutMs(ctx);
   let code: number = EXIT.ok;
   for (const r of requests) {
     const { status, finished } = await waitForCycle(session, r.workflowId, r.requestId, ctx.io, timeoutMs);

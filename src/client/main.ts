@@ -1,23 +1,25 @@
 // Entry point of the `autossl` command.
-import { commandUsage, EXIT, parse, usage, UsageError, type CommandSpec } from './cli';
+import { commandUsage, EXIT, findAction, parse, usage, UsageError, type CommandSpec } from './cli';
 import { makeContext, type Context, type Output } from './context';
-import * as check from './commands/check';
-import * as deploy from './commands/deploy';
-import * as history from './commands/history';
-import * as renew from './commands/renew';
-import * as server from './commands/server';
-import * as status from './commands/status';
-import * as submit from './commands/submit';
-import * as version from './commands/version';
-import * as worker from './commands/worker';
 
 interface Command {
   spec: CommandSpec;
   run(ctx: Context): Promise<number>;
 }
 
-const COMMANDS: Command[] = [version, check, renew, deploy, submit, status, history, worker, server];
-const SPECS = COMMANDS.map((c) => c.spec);
+// Loaded on demand: `check` must not pay for (or depend on) the Temporal client that other actions load.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  version: () => import('./commands/version'),
+  check: () => import('./commands/check'),
+  renew: () => import('./commands/renew'),
+  deploy: () => import('./commands/deploy'),
+  submit: () => import('./commands/submit'),
+  status: () => import('./commands/status'),
+  history: () => import('./commands/history'),
+  worker: () => import('./commands/worker'),
+  server: () => import('./commands/server'),
+};
+const ACTIONS = Object.keys(COMMANDS);
 
 const stdio: Output = {
   out: (text) => process.stdout.write(`${text}\n`),
@@ -30,14 +32,15 @@ const INPUT_ERRORS = new Set(['UsageError', 'BlueprintError', 'CredentialError',
 export async function main(argv: string[], io: Output = stdio): Promise<number> {
   let debug = argv.includes('--debug');
   try {
-    const parsed = parse(argv, SPECS);
+    const action = findAction(argv, ACTIONS);
+    const command = action === undefined ? undefined : await COMMANDS[action]();
+    const parsed = parse(argv, command?.spec);
     debug = parsed.values.debug === true;
-    const command = COMMANDS.find((c) => c.spec.name === parsed.action);
     if (parsed.values.help || !command) {
-      io.out(command ? commandUsage(command.spec) : usage(SPECS));
+      io.out(command ? commandUsage(command.spec) : usage(await Promise.all(ACTIONS.map(async (a) => (await COMMANDS[a]()).spec))));
       return parsed.values.help ? EXIT.ok : EXIT.usage;
     }
-    return await command.run(makeContext(parsed.values, io));
+    return await command.run(await makeContext(parsed.values, io));
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     io.err(`autossl: ${e.message}`);

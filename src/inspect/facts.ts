@@ -13,6 +13,14 @@ export interface CertificateFacts {
   keyMatches: boolean | null;
   /** Verification against the blueprint's chain of trust; `null` when none is configured. */
   chain: { ok: boolean; reason?: string } | null;
+  /** When the CA wants it renewed (ACME Renewal Information); absent when the CA offers none or did not answer. */
+  renewalWindow?: RenewalWindow;
+}
+
+/** ISO instants, start before end. */
+export interface RenewalWindow {
+  start: string;
+  end: string;
 }
 
 export interface ServerFacts {

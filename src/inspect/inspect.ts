@@ -1,23 +1,38 @@
 // Reads the stored certificate and every server's, and turns them into public facts. Used by the `inspect`
 // activity and directly by `autossl check` (which needs no Temporal).
 import type { Blueprint } from '../blueprint/types';
-import { openServer, openStorage, using, type PluginEnvironment } from '../plugins/open';
+import { openServer, openStorage, pluginContext, using, type PluginEnvironment } from '../plugins/open';
 import type { StoragePlugin } from '../plugins/types';
 import { certificateFacts } from './certificate';
-import type { Inspection, ServerFacts } from './facts';
+import type { CertificateFacts, Inspection, RenewalWindow, ServerFacts } from './facts';
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-async function readStored(blueprint: Blueprint, storage: StoragePlugin): Promise<Pick<Inspection, 'stored' | 'storedError'>> {
+async function readStored(
+  blueprint: Blueprint,
+  storage: StoragePlugin,
+  env: PluginEnvironment,
+): Promise<Pick<Inspection, 'stored' | 'storedError'>> {
   if (!storage.stores('crt')) return { stored: null };
   const crt = await storage.get(blueprint.name, 'crt');
   if (crt === null) return { stored: null };
   const key = storage.stores('key') ? await storage.get(blueprint.name, 'key') : null;
+  let stored: CertificateFacts;
   try {
-    return { stored: certificateFacts(blueprint, crt, key) };
+    stored = certificateFacts(blueprint, crt, key);
   } catch (err) {
     return { stored: null, storedError: messageOf(err) };
   }
+  const renewalWindow = await acmeRenewalWindow(blueprint, env, crt);
+  return { stored: renewalWindow ? { ...stored, renewalWindow } : stored };
+}
+
+/** ACME Renewal Information for the stored certificate; loads the ACME code only for blueprints that use it. */
+async function acmeRenewalWindow(blueprint: Blueprint, env: PluginEnvironment, crt: string): Promise<RenewalWindow | undefined> {
+  const ca = blueprint.certificateAuthorities.find((c) => c.key === blueprint.certificate.certificateAuthority);
+  if (ca?.type !== 'acme') return undefined;
+  const { acmeRenewalWindow: fetchWindow } = await import('../plugins/ca/acme');
+  return fetchWindow(ca, pluginContext(blueprint, env), crt);
 }
 
 async function inspectServer(blueprint: Blueprint, id: string, env: PluginEnvironment): Promise<ServerFacts> {
@@ -35,7 +50,7 @@ async function inspectServer(blueprint: Blueprint, id: string, env: PluginEnviro
 
 export async function inspect(blueprint: Blueprint, env: PluginEnvironment, now = new Date()): Promise<Inspection> {
   const storage = await openStorage(blueprint, env);
-  const stored = storage ? await using(storage, (s) => readStored(blueprint, s)) : { stored: null };
+  const stored = storage ? await using(storage, (s) => readStored(blueprint, s, env)) : { stored: null };
   const servers = await Promise.all(blueprint.servers.map((s) => inspectServer(blueprint, s.id, env)));
   return { at: now.toISOString(), ...stored, servers };
 }

@@ -1,8 +1,9 @@
 // Atomic file replacement, written once over a small file-system interface so the local server, the local
 // storage and the SSH server (over SFTP) share the same all-or-nothing logic.
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
+import { constants, promises as fs, readFile } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { PluginConfigError, PluginError, PluginIoError, errnoCode, fsError } from './errors';
 
 export const KEY_FILE_MODE = 0o600;
@@ -191,9 +192,13 @@ export function deployPairAtomic(
 }
 
 /** A local file's text, `null` when it does not exist. Kept here with the writers so every plugin reads alike. */
+// The callback readFile, promisified: several times faster than fs.promises.readFile on small files, which
+// `check` reads by the thousand.
+const readText = promisify(readFile);
+
 export async function readFileIfExists(subject: string, file: string): Promise<string | null> {
   try {
-    return await fs.readFile(file, 'utf8');
+    return await readText(file, 'utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return null;
     throw fsError(subject, `cannot read ${file}`, err);

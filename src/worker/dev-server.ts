@@ -29,6 +29,8 @@ export interface DevServerOptions {
   log?: (line: string) => void;
   /** An already resolved `temporal` CLI; otherwise resolved with resolveTemporalBinary('cli', { dataDir }). */
   cli?: string;
+  /** `PRAGMA=VALUE` items for the SQLite file, e.g. `synchronous=OFF` for a benchmark that may lose its data. */
+  sqlitePragmas?: string[];
 }
 
 export interface DevServer {
@@ -70,7 +72,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const cli = opts.cli ?? (await resolveTemporalBinary('cli', { dataDir, log }))?.path;
 
   // start-dev registers --search-attribute only in namespaces it creates; whenReady() covers older data files.
-  const saFlags = Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
+  const extraFlags = [
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+    ...(opts.sqlitePragmas ?? []).flatMap((pragma) => ['--sqlite-pragma', pragma]),
+  ];
   const dbFilename = path.join(dataDir, 'temporal.sqlite');
   const host = ip.includes(':') ? `[${ip}]` : ip;
 
@@ -79,9 +84,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     const port = opts.port ?? (await freePort(ip));
     const uiPort = ui ? (opts.uiPort ?? (await freePort(ip))) : undefined;
     const info = { address: `${host}:${port}`, uiUrl: uiPort === undefined ? undefined : `http://${host}:${uiPort}`, namespace };
-    if (!cli) return sdkServer({ ip, port, uiPort, namespace, dbFilename, saFlags, dataDir }, info);
+    if (!cli) return sdkServer({ ip, port, uiPort, namespace, dbFilename, extraFlags, dataDir }, info);
     const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--db-filename', dbFilename,
-      '--namespace', namespace, '--log-level', 'warn', ...saFlags,
+      '--namespace', namespace, '--log-level', 'warn', ...extraFlags,
       ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)])];
     try {
       return await spawnServer(cli, args, info, log);
@@ -157,7 +162,7 @@ interface SdkServerOptions {
   uiPort?: number;
   namespace: string;
   dbFilename: string;
-  saFlags: string[];
+  extraFlags: string[];
   dataDir: string;
 }
 
@@ -173,7 +178,7 @@ async function sdkServer(o: SdkServerOptions, info: Omit<DevServer, 'stop'>): Pr
       uiPort: o.uiPort,
       namespace: o.namespace,
       dbFilename: o.dbFilename,
-      extraArgs: o.saFlags,
+      extraArgs: o.extraFlags,
     },
   }).catch((err: Error) => {
     throw new Error(

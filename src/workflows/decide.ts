@@ -1,6 +1,6 @@
 // The renewal and deployment decisions, as pure functions of an inspection and the clock. Shared by the
 // lifecycle workflow and `autossl check`, so what check reports is exactly what the workflow will do.
-import type { CertificateFacts, Inspection } from '../inspect/facts';
+import type { CertificateFacts, Inspection, RenewalWindow } from '../inspect/facts';
 
 const DAY = 86_400_000;
 
@@ -39,6 +39,30 @@ export function renewalTime(notBefore: string, notAfter: string, renewalDelayDay
   return end - lifetime * (lifetime <= 10 * DAY ? 1 / 2 : 1 / 3);
 }
 
+/**
+ * A point inside the CA's renewal window (ACME Renewal Information), the same for every inspection of a given
+ * certificate: it is derived from the serial, so re-reading the window each cycle does not move it, and it is
+ * spread over the window, so certificates issued together are not all renewed in the same minute.
+ */
+export function windowRenewalTime(serial: string, window: RenewalWindow): number {
+  const start = Date.parse(window.start);
+  return start + Math.floor((Date.parse(window.end) - start) * unitFraction(serial));
+}
+
+/** FNV-1a of the text scaled to [0, 1): the workflow sandbox has no crypto, and this needs no secrecy. */
+function unitFraction(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash / 2 ** 32;
+}
+
+/** The CA's window when it gave a usable one (it opens before expiry), else the blueprint's renewal delay. */
+function renewalPoint(stored: CertificateFacts, renewalDelayDays: number): { at: number; window?: RenewalWindow } {
+  const window = stored.renewalWindow;
+  if (window && Date.parse(window.start) < Date.parse(stored.notAfter)) return { at: windowRenewalTime(stored.serial, window), window };
+  return { at: renewalTime(stored.notBefore, stored.notAfter, renewalDelayDays) };
+}
+
 function problems(cert: CertificateFacts): string[] {
   const reasons: string[] = [];
   if (!cert.coverage.ok) {
@@ -67,10 +91,13 @@ export function decide(inspection: Inspection, opts: DecideOptions): Decision {
   if (!stored) {
     renewReasons.push(inspection.storedError ? `stored certificate unusable: ${inspection.storedError}` : 'no stored certificate');
   } else {
-    renewAt = renewalTime(stored.notBefore, stored.notAfter, opts.renewalDelayDays);
+    const point = renewalPoint(stored, opts.renewalDelayDays);
+    renewAt = point.at;
     const end = Date.parse(stored.notAfter);
     if (end <= opts.now) renewReasons.push(`stored certificate expired on ${stored.notAfter}`);
-    else if (renewAt <= opts.now) {
+    else if (renewAt <= opts.now && point.window) {
+      renewReasons.push(`the CA asks for renewal between ${point.window.start} and ${point.window.end} (renewal information)`);
+    } else if (renewAt <= opts.now) {
       renewReasons.push(`stored certificate expires on ${stored.notAfter}, within ${Math.ceil((end - opts.now) / DAY)} day(s)`);
     }
     renewReasons.push(...problems(stored).map((p) => `stored certificate ${p}`));

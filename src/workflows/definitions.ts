@@ -1,7 +1,7 @@
 // The lifecycle workflow's public surface: input, signals, update, query and status. Imported by the workflow
 // and by the CLI; pure data and Temporal definitions only.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Blueprint } from '../blueprint/types';
+import type { Blueprint, NotifyEventKind } from '../blueprint/types';
 import type { CertificateFacts } from '../inspect/facts';
 
 export const TASK_QUEUE = 'autossl';
@@ -29,13 +29,12 @@ export interface CycleRequest {
 export interface LifecycleSettings {
   /** How often servers are re-inspected for drift (a lost or replaced certificate), ms. */
   checkIntervalMs: number;
-  /** How long a manual-CA renewal waits between reminders, ms. */
-  reminderIntervalMs: number;
+  /** Time between reminders while a manual CA's certificate is awaited, ms; else the blueprint's `notify` says. */
+  reminderIntervalMs?: number;
 }
 
 export const DEFAULT_SETTINGS: LifecycleSettings = {
   checkIntervalMs: 60 * 60 * 1000,
-  reminderIntervalMs: 24 * 60 * 60 * 1000,
 };
 
 export interface ServerStatus {
@@ -63,6 +62,9 @@ export interface CycleReport {
   error?: string;
 }
 
+/** A failed server in one line; plugin errors usually start with the server's label already. */
+export const serverFailure = (f: CycleReport['failed'][number]): string => (f.error.startsWith(f.label) ? f.error : `${f.label}: ${f.error}`);
+
 export interface LifecycleStatus {
   name: string;
   state: CertificateState;
@@ -80,6 +82,43 @@ export interface LifecycleStatus {
   renewalFailures: number;
   /** While a manual CA's certificate is awaited: the CSR to send to the CA. */
   pendingCsr?: string;
+  /** While a manual CA's certificate is awaited: since when (ISO). */
+  awaitingSince?: string;
+  /** Last `expiring` notification (ISO): repeated once per reminder interval, not every cycle. */
+  expiringNotifiedAt?: string;
+}
+
+/** A step of the tracking record, as written to the tracking log. */
+export type TrackStep =
+  | 'renewal-requested'
+  | 'csr-created'
+  | 'awaiting-certificate'
+  | 'reminder'
+  | 'certificate-received'
+  | 'deployed'
+  | 'deploy-failed'
+  | 'failed'
+  | 'closed';
+
+export interface TrackEvent {
+  step: TrackStep;
+  message: string;
+  /** When it happened, by the workflow's clock (ISO). */
+  at: string;
+  /** Public artifacts, written with the line when the tracking `data:` list names them. */
+  csr?: string;
+  certificate?: string;
+}
+
+/** What a notification says; the activity adds the certificate name and the workflow id. */
+export interface NotifyEvent {
+  event: NotifyEventKind;
+  state: CertificateState;
+  reason: string;
+  serial?: string;
+  notAfter?: string;
+  servers: { id: string; label: string; state: ServerStatus['state']; error?: string }[];
+  at: string;
 }
 
 export interface LifecycleInput {

@@ -15,13 +15,14 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { Blueprint } from '../blueprint/types';
+import type { Blueprint, NotifyEventKind } from '../blueprint/types';
 import type { Inspection } from '../inspect/facts';
 import { decide } from './decide';
 import {
   DEFAULT_SETTINGS,
   blueprintSignal,
   renewSignal,
+  serverFailure,
   statusQuery,
   submitUpdate,
   type CycleReport,
@@ -31,6 +32,8 @@ import {
   type LifecycleStatus,
   type ServerStatus,
   type SubmitResult,
+  type TrackEvent,
+  type TrackStep,
 } from './definitions';
 import { CERTIFICATE_DOMAINS, CERTIFICATE_EXPIRY, CERTIFICATE_NAME, CERTIFICATE_STATE } from './search-attributes';
 import { renderDetails } from './details';
@@ -62,6 +65,18 @@ const activities = (options: ActivityOptions) => proxyActivities<Activities>(opt
 const quick = (summary: string) => activities({ startToCloseTimeout: '2m', retry: retry(5), summary });
 const issuing = (summary: string) =>
   activities({ startToCloseTimeout: '15m', heartbeatTimeout: '1m', retry: retry(8), summary });
+// Tracking log and notifications: a few quick tries, then the cycle goes on without them.
+const reporting = (summary: string) =>
+  activities({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 3 }, summary });
+
+const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
+/** Reminder interval while a manual CA's certificate is awaited, when neither settings nor `notify` say. */
+const DEFAULT_REMINDER_INTERVAL_MS = 24 * HOUR;
+/** A certificate this close to expiry (or past it) and not renewed makes notifications louder (`expiring`). */
+const EXPIRY_WARNING_MS = 7 * DAY;
+
+const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** Cap of the back-off between failing cycles. */
 const MAX_FAILURE_BACKOFF_MS = 6 * 60 * 60 * 1000;
@@ -100,7 +115,9 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
   const status: LifecycleStatus = input.status ?? initialStatus(blueprint);
   const requests: CycleRequest[] = [...(input.requests ?? [])];
   let blueprintChanged = false;
-  let delivered: SubmitResult | undefined;
+  let delivered: (SubmitResult & { pem: string }) | undefined;
+  const reminderIntervalMs = () =>
+    settings.reminderIntervalMs ?? (blueprint.notify ? blueprint.notify.reminderIntervalHours * HOUR : DEFAULT_REMINDER_INTERVAL_MS);
 
   setHandler(statusQuery, () => status);
   setHandler(renewSignal, (request) => {
@@ -122,8 +139,9 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       }
       try {
         const facts = await quick('check and store the delivered certificate').storeCertificate(blueprint, { bundle: certificate });
-        delivered = { serial: facts.serial, notAfter: facts.notAfter, domains: facts.domains };
-        return delivered;
+        const result: SubmitResult = { serial: facts.serial, notAfter: facts.notAfter, domains: facts.domains };
+        delivered = { ...result, pem: certificate };
+        return result;
       } catch (err) {
         throw ApplicationFailure.nonRetryable(reasonOf(err), 'CertificateRejected');
       }
@@ -153,6 +171,8 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
   };
 
   if (input.status) {
+    // Current details live with the run: a continued run shows them while it sleeps (no command, no history).
+    setCurrentDetails(renderDetails(status));
     const wakeAt = status.nextWakeAt ? Date.parse(status.nextWakeAt) : Date.now();
     await condition(() => requests.length > 0 || blueprintChanged, Math.max(0, wakeAt - Date.now()), {
       summary: `wait until ${status.nextWakeAt ?? 'now'}: ${status.nextWakeReason}`,
@@ -211,28 +231,137 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       cycle.error = reasonOf(err);
       status.renewalFailures += 1;
       log.warn('cycle failed', { certificate: blueprint.name, error: cycle.error });
+      await track('failed', `cycle ${cycle.number} failed: ${cycle.error}`);
     }
     cycle.finishedAt = new Date().toISOString();
     settle(cycle);
+    await announce(cycle);
   }
 
   /** Renews the certificate; with a manual CA, waits (durably) for a person to deliver it. */
   async function renew(why: string): Promise<void> {
     enter('Renewing', why);
+    await track('renewal-requested', `renewal of ${blueprint.certificate.domains.join(', ')}: ${why}`);
     const ca = blueprint.certificateAuthorities.find((c) => c.key === blueprint.certificate.certificateAuthority);
-    const { csr } = await quick('make key and CSR').prepareRenewal(blueprint);
-    if (ca?.type === 'manual') {
-      delivered = undefined;
-      status.pendingCsr = csr;
-      enter('AwaitingCertificate', `waiting for a person to deliver the certificate from ${ca.name} (autossl submit)`);
-      while (!(await condition(() => delivered !== undefined, settings.reminderIntervalMs))) {
-        log.warn('certificate still awaited', { certificate: blueprint.name, ca: ca.name });
-      }
-      status.pendingCsr = undefined;
-      return;
+    const caName = ca?.name ?? 'the CA';
+    const { csr } = await quick(`make key and CSR (renewal: ${why})`).prepareRenewal(blueprint);
+    await track('csr-created', `new private key stored, CSR made for ${blueprint.certificate.domains.join(', ')}`, { csr });
+    let received: SubmitResult & { pem: string };
+    if (ca?.type === 'manual') received = await awaitDelivery(caName, csr);
+    else {
+      const issued = await issuing(`order certificate from ${caName}`).issueCertificate(blueprint, csr);
+      const pem = [issued.certificate, ...issued.chain].join('');
+      received = { ...(await quick('check and store the issued certificate').storeCertificate(blueprint, { bundle: pem })), pem };
     }
-    const issued = await issuing(`order certificate from ${ca?.name ?? 'CA'}`).issueCertificate(blueprint, csr);
-    await quick('store certificate').storeCertificate(blueprint, { bundle: [issued.certificate, ...issued.chain].join('') });
+    await track('certificate-received', `certificate ${received.serial} from ${caName}, valid until ${received.notAfter}`, { certificate: received.pem });
+  }
+
+  /**
+   * Waits, durably, for a person to deliver the manual CA's certificate (`autossl submit`). Reminds at every
+   * reminder interval, and escalates with `expiring` once the current certificate is within a week of expiry.
+   */
+  async function awaitDelivery(caName: string, csr: string): Promise<SubmitResult & { pem: string }> {
+    delivered = undefined;
+    status.pendingCsr = csr;
+    const since = Date.now();
+    status.awaitingSince = iso(since);
+    const waiting = `waiting for a person to deliver the certificate from ${caName} (autossl submit)`;
+    enter('AwaitingCertificate', waiting);
+    await track('awaiting-certificate', waiting);
+    await notify('awaiting-certificate', waiting);
+    for (let reminders = 0; ; ) {
+      const warning = expiryWarning(Date.now());
+      if (warning) {
+        status.reason = `${waiting}; ${warning}`;
+        publish();
+        await notify('expiring', `${warning} and its renewal still awaits the certificate from ${caName}`);
+      }
+      const nextReminder = since + (reminders + 1) * reminderIntervalMs();
+      const escalation = nextWarningAt(Date.now());
+      const wakeAt = escalation !== null && escalation < nextReminder ? escalation : nextReminder;
+      const summary = wakeAt === nextReminder ? `remind at ${iso(wakeAt)}: certificate from ${caName} awaited` : `escalate at ${iso(wakeAt)}: certificate near expiry`;
+      if (await condition(() => delivered !== undefined, Math.max(1, wakeAt - Date.now()), { summary })) break;
+      if (Date.now() >= nextReminder) {
+        reminders += 1;
+        const message = `certificate from ${caName} still awaited since ${status.awaitingSince} (reminder ${reminders})`;
+        log.warn('certificate still awaited', { certificate: blueprint.name, ca: caName, reminders });
+        await track('reminder', message);
+        await notify('awaiting-certificate', message);
+      }
+    }
+    status.pendingCsr = undefined;
+    status.awaitingSince = undefined;
+    // Out of AwaitingCertificate in the same activation as the accepted update: a second delivery is refused.
+    enter('Renewing', `certificate ${delivered!.serial} delivered`);
+    return delivered!;
+  }
+
+  /** Says how near expiry the stored certificate is, when it is inside the warning window or past it. */
+  function expiryWarning(now: number): string | null {
+    if (!status.stored) return null;
+    const end = Date.parse(status.stored.notAfter);
+    if (end <= now) return `the current certificate ${status.stored.serial} expired on ${status.stored.notAfter}`;
+    if (end - now > EXPIRY_WARNING_MS) return null;
+    return `the current certificate ${status.stored.serial} expires on ${status.stored.notAfter}, in ${Math.ceil((end - now) / DAY)} day(s)`;
+  }
+
+  /** The next moment the expiry warning gets worse: entering the warning window, then expiry itself. */
+  function nextWarningAt(now: number): number | null {
+    if (!status.stored) return null;
+    const end = Date.parse(status.stored.notAfter);
+    if (now < end - EXPIRY_WARNING_MS) return end - EXPIRY_WARNING_MS;
+    return now < end ? end : null;
+  }
+
+  /** Records a step in the tracking log, when the blueprint keeps one. History is the record of truth: a log
+   * that cannot be written is reported on the worker, and the cycle goes on. */
+  async function track(step: TrackStep, message: string, artifacts: Pick<TrackEvent, 'csr' | 'certificate'> = {}): Promise<void> {
+    if (!blueprint.tracking) return;
+    try {
+      await reporting(`track ${step}`).track(blueprint, { step, message, at: iso(Date.now()), ...artifacts });
+    } catch (err) {
+      log.warn('tracking log not written', { certificate: blueprint.name, step, error: reasonOf(err) });
+    }
+  }
+
+  /** Notifies the blueprint's `notify` channels that asked for `event`; a failed notification never fails the cycle. */
+  async function notify(event: NotifyEventKind, reason: string): Promise<void> {
+    if (!blueprint.notify?.events.includes(event)) return;
+    try {
+      await reporting(`notify ${event}`).notify(blueprint, {
+        event,
+        state: status.state,
+        reason,
+        ...(status.stored && { serial: status.stored.serial, notAfter: status.stored.notAfter }),
+        servers: status.servers.map((s) => ({ id: s.id, label: s.label, state: s.state, ...(s.lastError && { error: s.lastError }) })),
+        at: iso(Date.now()),
+      });
+    } catch (err) {
+      log.warn('notification failed', { certificate: blueprint.name, event, error: reasonOf(err) });
+    }
+  }
+
+  /** Closes the tracking record of a cycle that did something, and tells whoever asked. */
+  async function announce(cycle: CycleReport): Promise<void> {
+    const acted = cycle.renewReasons.length > 0 || cycle.deployed.length > 0 || cycle.failed.length > 0 || cycle.outcome === 'failed';
+    if (acted) {
+      const renewed = cycle.renewed ? `renewed (certificate ${status.stored?.serial}, valid until ${status.stored?.notAfter})` : 'not renewed';
+      const failed = cycle.failed.map(serverFailure);
+      const deployed = cycle.deployed.map((id) => status.servers.find((s) => s.id === id)?.label ?? id);
+      await track(
+        'closed',
+        `cycle ${cycle.number} ${cycle.outcome}: ${renewed}; deployed to ${deployed.join(', ') || 'no server'}` +
+          `${failed.length ? `; failed: ${failed.join('; ')}` : ''}${cycle.error ? `; error: ${cycle.error}` : ''}`,
+      );
+      await notify(cycle.outcome === 'ok' ? 'success' : 'failure', status.reason);
+    }
+    const now = Date.now();
+    const warning = cycle.renewed ? null : expiryWarning(now);
+    const quiet = status.expiringNotifiedAt && now - Date.parse(status.expiringNotifiedAt) < reminderIntervalMs();
+    if (warning && !quiet) {
+      status.expiringNotifiedAt = iso(now);
+      await notify('expiring', `${warning} and it was not renewed: ${status.reason}`);
+    }
   }
 
   async function deployAll(ids: string[], serial: string, cycle: CycleReport): Promise<void> {
@@ -246,11 +375,13 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
           server.lastDeployedAt = new Date().toISOString();
           server.lastDeployedSerial = serial;
           cycle.deployed.push(id);
+          await track('deployed', `certificate ${serial} deployed to ${server.label}`);
         } catch (err) {
           server.failures += 1;
           server.lastError = reasonOf(err);
           server.state = 'failed';
           cycle.failed.push({ id, label: server.label, error: server.lastError });
+          await track('deploy-failed', `deploy of ${serial} to ${server.label} failed: ${server.lastError}`);
         }
       }),
     );
@@ -294,7 +425,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
     status.nextWakeReason = next.why;
     if (cycle.outcome === 'failed') enter('RenewalFailed', cycle.error ?? 'cycle failed');
     else if (failing.length) {
-      enter('Degraded', failing.map((s) => `${s.label}: ${s.lastError ?? s.reasons.join('; ')}`).join(' | '));
+      enter('Degraded', failing.map((s) => serverFailure({ id: s.id, label: s.label, error: s.lastError ?? s.reasons.join('; ') })).join(' | '));
     } else enter('Ready', status.stored ? `valid until ${status.stored.notAfter}` : 'no certificate');
     log.info('cycle finished', { certificate: blueprint.name, outcome: cycle.outcome, next: status.nextWakeAt, run: workflowInfo().runId });
   }

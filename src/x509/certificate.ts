@@ -3,6 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { normalizeDomain } from './domains';
 import { CertificateError } from './errors';
+import { BoundedCache } from './memo';
 
 export interface CertificateInfo {
   /** Upper-case hex, without the DER sign byte. */
@@ -24,6 +25,9 @@ export interface CertificateInfo {
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/g;
 const DAY_MS = 86_400_000;
+// X509Certificate objects are immutable, so one parse serves every caller holding the same PEM.
+const parsed = new BoundedCache<string, X509Certificate>(4096);
+const infos = new BoundedCache<string, CertificateInfo>(4096);
 
 /** Every CERTIFICATE block of a text (bundle, full chain), each re-wrapped as canonical PEM. */
 export function splitPemCertificates(text: string): string[] {
@@ -41,11 +45,13 @@ export function loadCertificate(text: string): X509Certificate {
   if (text.trim() === '') throw new CertificateError('empty file');
   const [first] = splitPemCertificates(text);
   if (!first) throw new CertificateError(notCertificate(text));
-  try {
-    return new X509Certificate(first);
-  } catch {
-    throw new CertificateError('the certificate could not be parsed (malformed DER)');
-  }
+  return parsed.get(first, () => {
+    try {
+      return new X509Certificate(first);
+    } catch {
+      throw new CertificateError('the certificate could not be parsed (malformed DER)');
+    }
+  });
 }
 
 // Swapped files are the common mistake; saying what the file is instead helps more than "not PEM".
@@ -59,6 +65,12 @@ function notCertificate(text: string): string {
 
 export function parseCertificate(pem: string): CertificateInfo {
   const cert = loadCertificate(pem);
+  // Keyed by the parsed object, which the cache above shares for equal PEMs; a copy, as callers may change it.
+  const info = infos.get(cert.fingerprint256, () => describeCertificate(cert));
+  return { ...info, domains: [...info.domains] };
+}
+
+function describeCertificate(cert: X509Certificate): CertificateInfo {
   const commonName = commonNameOf(cert);
   return {
     serial: cert.serialNumber.toUpperCase(),
@@ -97,8 +109,10 @@ export function isSelfSigned(cert: X509Certificate): boolean {
 }
 
 /** The names TLS clients match: DNS SANs, else the common name; normalised, unique, odd names kept lower-cased. */
-export function certificateDomains(cert: X509Certificate, commonName = commonNameOf(cert)): string[] {
-  return normalizeNames(dnsNames(cert.subjectAltName), commonName);
+export function certificateDomains(cert: X509Certificate, commonName?: string): string[] {
+  const dns = dnsNames(cert.subjectAltName);
+  // The common name counts only without DNS names, and decoding the subject for it is slow.
+  return normalizeNames(dns, dns.length ? undefined : (commonName ?? commonNameOf(cert)));
 }
 
 export function normalizeNames(dns: string[], commonName: string | undefined): string[] {
@@ -116,7 +130,8 @@ function dnsNames(subjectAltName: string | undefined): string[] {
     .map((m) => (m[2].startsWith('"') ? (JSON.parse(m[2]) as string) : m[2]));
 }
 
-const oneLine = (name: string): string => name.split('\n').join(', ');
+// node:crypto gives `undefined`, despite its types, for an empty name: CAs now issue leaves without a subject.
+const oneLine = (name: string | undefined): string => (name ?? '').split('\n').join(', ');
 
 // node prints `Nov 27 23:02:39 2026 GMT`, which Date.parse reads.
 const isoDate = (openssl: string): string => new Date(Date.parse(openssl)).toISOString();

@@ -3,8 +3,6 @@
 // the lifecycle workflow calls (run here without Temporal). Every check run is wrapped in a snapshot of the whole
 // temporary folder (paths, contents, modes): check must change nothing, whatever it finds.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -16,11 +14,9 @@ import type { Blueprint } from '../../src/blueprint/types';
 import type { BlueprintReport } from '../../src/client/commands/check';
 import type { CertificateFacts } from '../../src/inspect/facts';
 import { openServer, openStorage, using, type PluginEnvironment } from '../../src/plugins/open';
+import { REPO, runCli, snapshot, type CliResult } from '../helpers/cli';
 import { daysAgo, issueLeaf, makeKey, makeTempDir, writeBlueprint } from '../helpers/pki';
 
-// Compiled to dist/test/integration: the repository is three levels up.
-const REPO = path.resolve(__dirname, '..', '..', '..');
-const BIN = path.join(REPO, 'bin', 'autossl.js');
 const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 
 const NAME = 'shop.example.test';
@@ -148,46 +144,6 @@ async function installPair(site: Site, pair: { keyPem: string; certPem: string; 
 
 // ---------------------------------------------------------------------------------------------------------------
 // Running the CLI
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
-}
-
-type Snapshot = [string, string][];
-
-/** Every entry under `dir`: relative path, kind, permission bits and content digest (or link target). */
-async function snapshot(dir: string): Promise<Snapshot> {
-  const out: Snapshot = [];
-  const walk = async (d: string): Promise<void> => {
-    for (const name of (await fs.readdir(d)).sort()) {
-      const full = path.join(d, name);
-      const rel = path.relative(dir, full);
-      const st = await fs.lstat(full);
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isDirectory()) {
-        out.push([rel, `dir ${mode}`]);
-        await walk(full);
-      } else if (st.isSymbolicLink()) {
-        out.push([rel, `link ${mode} -> ${await fs.readlink(full)}`]);
-      } else {
-        out.push([rel, `file ${mode} ${st.size} bytes sha256:${createHash('sha256').update(await fs.readFile(full)).digest('hex')}`]);
-      }
-    }
-  };
-  await walk(dir);
-  return out;
-}
 
 /** Runs the CLI and asserts that nothing under the site's folder changed. */
 async function runUnchanged(site: Site, args: string[]): Promise<CliResult> {

@@ -15,9 +15,14 @@ import { requestCycle, waitForCycle, queryStatus, type Session } from '../../src
 import { submitUpdate, workflowIdFor } from '../../src/workflows/definitions';
 import { bundleWorkflows, createWorker } from '../../src/worker/worker';
 import { createSelfSignedCa, generatePrivateKey, parseCertificate, signCertificate } from '../../src/x509';
+import { runCli } from '../helpers/cli';
+import { daysAgo, issueLeaf, makeCa } from '../helpers/pki';
 import { startTestDevServer, temporalBinary, type TestDevServer } from '../helpers/temporal';
+import { startWebhook, type Webhook } from '../helpers/webhook';
 
 const execFileAsync = promisify(execFile);
+/** Certificate workflows of this file: their histories are recorded as replay fixtures and checked for keys. */
+const RECORDED = ['first.test', 'partial.test', 'manual.test', 'reminded.test'];
 
 const silent = { out() {}, err() {} };
 
@@ -35,10 +40,12 @@ describe('certificate lifecycle on the dev server', () => {
   let running: Promise<void>;
   let session: Session;
   let dir: string;
+  let hook: Webhook;
   const taskQueue = 'lifecycle-test';
 
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'autossl-lifecycle-'));
+    hook = await startWebhook();
     temporal = await startTestDevServer();
     worker = await createWorker({
       connection: temporal.nativeConnection,
@@ -56,6 +63,7 @@ describe('certificate lifecycle on the dev server', () => {
     worker?.shutdown();
     await running;
     await temporal?.stop();
+    await hook?.stop();
     await fs.rm(dir, { recursive: true, force: true });
   });
 
@@ -63,7 +71,7 @@ describe('certificate lifecycle on the dev server', () => {
   async function recordHistories(): Promise<void> {
     const target = path.resolve(__dirname, '../../../test/fixtures/histories');
     await fs.mkdir(target, { recursive: true });
-    for (const name of ['first.test', 'partial.test', 'manual.test']) {
+    for (const name of RECORDED) {
       const runs = [];
       for await (const wf of temporal.client.workflow.list({ query: `WorkflowId = '${workflowIdFor(name)}'` })) runs.push(wf);
       runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
@@ -77,7 +85,25 @@ describe('certificate lifecycle on the dev server', () => {
     }
   }
 
-  async function blueprint(name: string, extra: { ca?: string; servers?: string } = {}): Promise<Blueprint> {
+  /** The built CLI against the test server, as a person runs it. */
+  const autossl = (...args: string[]) => runCli([...args, '--address', temporal.address], { cwd: dir });
+
+  /** `tracking:` (LocalFileTracking) and `notify:` (the test's webhook) sections for a blueprint. */
+  const reporting = (name: string, notify = '') => `
+tracking:
+  type: autossl.tracking.local.LocalFileTracking
+  parameters: { log_folder: ${dir}/${name}/tracking }
+notify:
+  webhook: { url: '${hook.url}', headers: { X-Test: '${name}' } }
+${notify}`;
+
+  async function trackingLog(name: string): Promise<{ step: string; message: string; workflow_id: string; csr?: string; certificate_pem?: string }[]> {
+    const text = await fs.readFile(path.join(dir, name, 'tracking', `${name}.log`), 'utf8');
+    assert.doesNotMatch(text, /PRIVATE KEY/);
+    return text.trim().split('\n').map((line) => JSON.parse(line));
+  }
+
+  async function blueprint(name: string, extra: { ca?: string; servers?: string; more?: string } = {}): Promise<Blueprint> {
     const file = path.join(dir, `${name}.yaml`);
     const servers = extra.servers ?? `
   - type: local
@@ -104,7 +130,7 @@ certificate_authorities:
 storage:
   type: local
   parameters: { path: ${dir}/${name}/storage }
-`,
+${extra.more ?? ''}`,
     );
     const [b] = await loadBlueprints({ blueprint: file });
     return b;
@@ -152,8 +178,8 @@ storage:
     assert.equal(await deployedSerial(path.join(dir, 'first.test/web-1/first.test.crt')), forced.status.stored?.serial);
   });
 
-  it('keeps deploying to the healthy server when another fails, and recovers it later', async () => {
-    const b = await blueprint('partial.test');
+  it('keeps deploying to the healthy server when another fails, tracks and notifies it, and recovers it later', async () => {
+    const b = await blueprint('partial.test', { more: reporting('partial.test') });
     // A file where the server's folder should be: the deploy to web-1 cannot succeed until it is removed.
     await fs.mkdir(path.join(dir, 'partial.test'), { recursive: true });
     await fs.writeFile(path.join(dir, 'partial.test/web-1'), 'not a folder');
@@ -167,11 +193,59 @@ storage:
     assert.equal(web1.state, 'failed');
     assert.ok(Date.parse(failed.status.nextWakeAt!) - Date.now() < 5 * 60_000, 'a failing server is retried soon');
 
+    // The webhook hears of the failure, with the failing server and why.
+    const failure = await hook.next((n) => n.certificate === 'partial.test' && n.event === 'failure');
+    assert.equal(failure.headers['x-test'], 'partial.test');
+    assert.equal(failure.body.workflowId, workflowIdFor(b.name));
+    assert.equal(failure.body.state, 'Degraded');
+    assert.equal(failure.body.serial, failed.status.stored?.serial);
+    const failing = failure.body.servers.find((s) => s.id === b.servers[0].id);
+    assert.equal(failing?.state, 'failed');
+    assert.equal(failing?.error, failed.status.lastCycle!.failed[0].error);
+    assert.match(failure.body.reason, /web-1/);
+
+    // The tracking log has a line per step, the CSR and certificate attached, the failure with its reason.
+    const lines = await trackingLog('partial.test');
+    assert.ok(lines.every((l) => l.workflow_id === workflowIdFor(b.name)));
+    assert.deepEqual(
+      lines.map((l) => l.step).filter((s) => s !== 'deployed' && s !== 'deploy-failed'),
+      ['renewal-requested', 'csr-created', 'certificate-received', 'closed'],
+    );
+    assert.match(lines.find((l) => l.step === 'csr-created')?.csr ?? '', /BEGIN CERTIFICATE REQUEST/);
+    assert.match(lines.find((l) => l.step === 'certificate-received')?.certificate_pem ?? '', /BEGIN CERTIFICATE/);
+    const deployFailed = lines.find((l) => l.step === 'deploy-failed');
+    assert.ok(deployFailed?.message.includes(b.servers[0].id) && deployFailed.message.includes(failed.status.lastCycle!.failed[0].error));
+
     await fs.rm(path.join(dir, 'partial.test/web-1'));
     const healed = await cycle(b);
     assert.equal(healed.status.state, 'Ready', healed.status.reason);
     assert.deepEqual(healed.status.lastCycle?.deployed, [b.servers[0].id]);
     assert.equal(healed.status.lastCycle?.renewed, false);
+    const success = await hook.next((n) => n.certificate === 'partial.test' && n.event === 'success');
+    assert.equal(success.body.state, 'Ready');
+    assert.ok(success.body.servers.every((s) => s.state === 'ok'));
+
+    // `autossl history` (the built CLI) tells the story, naming the failing server and the reason.
+    const serial = failed.status.stored!.serial;
+    const error = failed.status.lastCycle!.failed[0].error;
+    const history = await autossl('history', '--tracking-record', workflowIdFor(b.name));
+    assert.equal(history.code, 0, history.stderr);
+    const text = history.stdout;
+    assert.ok(text.includes(`FAILED deploy of ${serial} to ${b.servers[0].id}: ${error}`), text);
+    assert.ok(text.includes(`certificate ${serial} deployed to ${b.servers[1].id}`), text);
+    assert.match(text, /cycle requested/);
+    assert.match(text, /make key and CSR \(renewal: no stored certificate\): new private key stored, CSR made/);
+    assert.match(text, new RegExp(`certificate ${serial} received, valid until ${failed.status.stored!.notAfter}`));
+    assert.match(text, /cycle 1 closed: partial - renewed .*FAILED /);
+    assert.match(text, /notify failure: sent/);
+    assert.match(text, /state Degraded/);
+    const json = await autossl('history', '-t', workflowIdFor(b.name), '--json');
+    const record = JSON.parse(json.stdout) as { workflowId: string; entries: { kind: string; server?: string; error?: string }[] };
+    assert.equal(record.workflowId, workflowIdFor(b.name));
+    assert.deepEqual(
+      record.entries.filter((e) => e.kind === 'failure').map((e) => [e.server, e.error]),
+      [[b.servers[0].id, error]],
+    );
   });
 
   it('waits for a manual CA certificate, refuses a wrong one, accepts the right one and deploys it', async () => {
@@ -207,9 +281,80 @@ storage:
     assert.equal(await deployedSerial(path.join(dir, 'manual.test/web-1/manual.test.crt')), accepted.serial);
   });
 
+  it('manual CA through the CLI: reminders, escalation near expiry, submit refused and accepted, deploy --tracking-record', async () => {
+    const name = 'reminded.test';
+    const b = await blueprint(name, { ca: 'Manual', more: reporting(name) });
+    const id = workflowIdFor(name);
+    // The stored certificate, from an earlier order, expires in 3 days: renewal is due and overdue enough to escalate.
+    const commercial = await makeCa({ commonName: 'Commercial CA' });
+    const old = await issueLeaf(commercial, { domains: [name, `alt.${name}`], issuedAt: daysAgo(87), validityDays: 90 });
+    await fs.mkdir(path.join(dir, name, 'storage'), { recursive: true });
+    await fs.writeFile(path.join(dir, name, 'storage', `${name}.key`), old.keyPem, { mode: 0o600 });
+    await fs.writeFile(path.join(dir, name, 'storage', `${name}.crt`), old.certPem);
+
+    const requestId = await requestCycle(session, b, {}, { reminderIntervalMs: 1500 });
+    const waiting = await waitForCycle(session, id, requestId, silent, 60_000);
+    assert.equal(waiting.status.state, 'AwaitingCertificate');
+    const mine = (event: string) => (n: { certificate: string; event: string }) => n.certificate === name && n.event === event;
+    const awaiting = await hook.next(mine('awaiting-certificate'));
+    assert.equal(awaiting.body.state, 'AwaitingCertificate');
+    assert.match(awaiting.body.reason, /waiting for a person to deliver the certificate from Manual CA/);
+    const expiring = await hook.next(mine('expiring'));
+    assert.match(expiring.body.reason, /expires on .*in 3 day\(s\) and its renewal still awaits the certificate from Manual CA/);
+    const reminder = await hook.next((n) => mine('awaiting-certificate')(n) && /reminder 1\b/.test(n.reason), 20_000);
+    assert.match(reminder.body.reason, /still awaited since/);
+    assert.match((await queryStatus(session, id))!.reason, /expires on/, 'the escalation shows in status');
+
+    // A certificate for another key: refused with the reason, exit 1; the workflow keeps waiting.
+    const wrong = await issueLeaf(commercial, { domains: [name, `alt.${name}`] });
+    await fs.writeFile(path.join(dir, 'wrong.pem'), wrong.certPem);
+    const refused = await autossl('submit', '--workflow-id', id, '--certificate', path.join(dir, 'wrong.pem'));
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`${id} refused the certificate: certificate ${parseCertificate(wrong.certPem).serial} does not match the private key`));
+    assert.equal((await queryStatus(session, id))?.state, 'AwaitingCertificate');
+
+    // Bad input: exit 2, nothing sent.
+    const missing = await autossl('submit', '--workflow-id', id, '--certificate', path.join(dir, 'absent.pem'));
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /absent\.pem: no such file/);
+    const nobody = await autossl('submit', '--workflow-id', 'cert:nobody.test', '--certificate', path.join(dir, 'wrong.pem'));
+    assert.equal(nobody.code, 2);
+    assert.match(nobody.stderr, /no workflow cert:nobody\.test/);
+
+    // AutoSSL's way: deploy --tracking-record ID --certificate F delivers it; accepted, stored and deployed.
+    const pending = (await queryStatus(session, id))!.pendingCsr!;
+    const right = await signCertificate({ csrPem: pending, caKeyPem: commercial.keyPem, caCertPem: commercial.certPem, validityDays: 90 });
+    await fs.writeFile(path.join(dir, 'right.pem'), right + commercial.certPem);
+    const accepted = await autossl('deploy', '--tracking-record', id, '--certificate', path.join(dir, 'right.pem'));
+    assert.equal(accepted.code, 0, accepted.stderr);
+    const serial = parseCertificate(right).serial;
+    assert.match(accepted.stdout, new RegExp(`${id}: accepted certificate ${serial}, valid until `));
+    const success = await hook.next(mine('success'));
+    assert.equal(success.body.serial, serial);
+    assert.equal(await deployedSerial(path.join(dir, name, 'web-1', `${name}.crt`)), serial);
+
+    // And `submit --blueprint`, after a forced renewal: exit 0 with the serial.
+    const forced = await waitForCycle(session, id, await requestCycle(session, b, { force: true }), silent, 60_000);
+    assert.equal(forced.status.state, 'AwaitingCertificate');
+    const next = await signCertificate({ csrPem: forced.status.pendingCsr!, caKeyPem: commercial.keyPem, caCertPem: commercial.certPem, validityDays: 90 });
+    await fs.writeFile(path.join(dir, 'next.pem'), next + commercial.certPem);
+    const submitted = await autossl('submit', '--blueprint', path.join(dir, `${name}.yaml`), '--certificate', path.join(dir, 'next.pem'));
+    assert.equal(submitted.code, 0, submitted.stderr);
+    assert.match(submitted.stdout, new RegExp(`accepted certificate ${parseCertificate(next).serial}`));
+    // Too late: nothing is awaited any more, so a second delivery is refused.
+    const again = await autossl('submit', '--workflow-id', id, '--certificate', path.join(dir, 'next.pem'));
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /is not awaiting a certificate/);
+
+    const steps = (await trackingLog(name)).map((l) => l.step);
+    for (const step of ['renewal-requested', 'csr-created', 'awaiting-certificate', 'reminder', 'certificate-received', 'deployed', 'closed']) {
+      assert.ok(steps.includes(step), `${step} in ${steps.join(', ')}`);
+    }
+  });
+
   it('never records a private key in workflow history', async () => {
     let all = '';
-    for (const name of ['first.test', 'partial.test', 'manual.test']) {
+    for (const name of RECORDED) {
       for await (const wf of temporal.client.workflow.list({ query: `WorkflowId = '${workflowIdFor(name)}'` })) {
         const history = await temporal.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
         const text = everyString(history);

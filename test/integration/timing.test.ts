@@ -73,6 +73,8 @@ function fakeActivities(lifetimeDays: number) {
     async deployToServer() {
       deployed = stored;
     },
+    async track() {},
+    async notify() {},
   };
   return { activities, issuedAt };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CertificateFacts, Inspection } from '../../src/inspect/facts';
-import { decide, renewalTime } from '../../src/workflows/decide';
+import { decide, renewalTime, windowRenewalTime } from '../../src/workflows/decide';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -104,5 +104,49 @@ describe('decide', () => {
 
   it('with allServers deploys to every server even when up to date', () => {
     assert.deepEqual(decide(inspection(cert(90), [cert(90), cert(90)]), opts(T0, { allServers: true })).deployTo, ['s0', 's1']);
+  });
+});
+
+describe('renewal window from the CA (ACME Renewal Information)', () => {
+  const window = { start: new Date(T0 + 50 * DAY).toISOString(), end: new Date(T0 + 52 * DAY).toISOString() };
+
+  it('picks a point inside the window, the same one every time for a certificate', () => {
+    const at = windowRenewalTime('01AB', window);
+    assert.ok(at >= Date.parse(window.start) && at < Date.parse(window.end));
+    assert.equal(windowRenewalTime('01AB', window), at);
+  });
+
+  it('spreads certificates over the window', () => {
+    const points = new Set(Array.from({ length: 50 }, (_, i) => windowRenewalTime(`SERIAL${i}`, window)));
+    assert.ok(points.size > 45, `only ${points.size} distinct points for 50 serials`);
+    const span = Date.parse(window.end) - Date.parse(window.start);
+    const fractions = [...points].map((p) => (p - Date.parse(window.start)) / span);
+    assert.ok(Math.min(...fractions) < 0.25 && Math.max(...fractions) > 0.75, 'points cover the window');
+  });
+
+  it('wins over renewal_delay, both earlier and later', () => {
+    const stored = cert(90, { renewalWindow: window });
+    const at = windowRenewalTime(stored.serial, window);
+    const d = decide(inspection(stored, []), { renewalDelayDays: 30, now: T0 + 65 * DAY });
+    assert.equal(d.renewAt, new Date(at).toISOString());
+    assert.equal(d.renew, true);
+    assert.match(d.renewReasons.join(), /renewal information/);
+    // Before the point, nothing is due even though renewal_delay would say so.
+    const late = { start: new Date(T0 + 70 * DAY).toISOString(), end: new Date(T0 + 75 * DAY).toISOString() };
+    const early = decide(inspection(cert(90, { renewalWindow: late }), []), { renewalDelayDays: 30, now: T0 + 65 * DAY });
+    assert.equal(early.renew, false);
+    assert.ok(Date.parse(early.renewAt!) >= T0 + 70 * DAY);
+  });
+
+  it('renews at once when the CA moved the window into the past (e.g. before a revocation)', () => {
+    const past = { start: new Date(T0 + 1 * DAY).toISOString(), end: new Date(T0 + 2 * DAY).toISOString() };
+    const d = decide(inspection(cert(90, { renewalWindow: past }), []), { renewalDelayDays: 30, now: T0 + 10 * DAY });
+    assert.equal(d.renew, true);
+  });
+
+  it('ignores a window that opens only after expiry', () => {
+    const bogus = { start: new Date(T0 + 95 * DAY).toISOString(), end: new Date(T0 + 96 * DAY).toISOString() };
+    const d = decide(inspection(cert(90, { renewalWindow: bogus }), []), { renewalDelayDays: 30, now: T0 });
+    assert.equal(d.renewAt, new Date(T0 + 60 * DAY).toISOString());
   });
 });

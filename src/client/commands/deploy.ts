@@ -1,11 +1,13 @@
 // `autossl deploy`: put the stored (or given) certificate on the servers, after AutoSSL's pre-deploy checks.
-import { readFile } from 'node:fs/promises';
+import type { Blueprint } from '../../blueprint/types';
 import { assertDeployable } from '../../inspect/certificate';
 import { openStorage, using } from '../../plugins/open';
 import { workflowIdFor } from '../../workflows/definitions';
+import { loadCertificate, loadPrivateKey, X509Error } from '../../x509';
 import { CONNECTION_OPTIONS, UsageError, type CommandSpec } from '../cli';
 import { loadFromOptions, pluginEnvironment, str, type Context } from '../context';
 import { waitOptions } from '../follow';
+import { readInputFile } from '../input';
 import { followRequests } from './renew';
 import { deliver } from './submit';
 
@@ -31,12 +33,32 @@ export const spec: CommandSpec = {
   },
 };
 
-async function readInput(file: string, what: string): Promise<string> {
+/** A given file, refused with its option and name when it is not what the option wants (swapped files happen). */
+async function given(option: string, file: string, parse: (text: string) => unknown): Promise<string> {
+  const text = await readInputFile(file, option);
   try {
-    return await readFile(file, 'utf8');
+    parse(text);
   } catch (err) {
-    throw new UsageError(`cannot read ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    if (err instanceof X509Error) throw new UsageError(`${option} ${file}: ${err.message}`);
+    throw err;
   }
+  return text;
+}
+
+/**
+ * AutoSSL's pre-deploy checks on the given pair (the stored half filling in for the one not given). They need no
+ * Temporal server and change nothing: a refused pair leaves no trace.
+ */
+async function checkedPair(ctx: Context, blueprint: Blueprint, certFile: string | undefined, keyFile: string | undefined) {
+  const storage = await openStorage(blueprint, pluginEnvironment(ctx, true));
+  if (!storage) throw new UsageError(`blueprint '${blueprint.name}' has no storage to deploy from`);
+  return using(storage, async (s) => {
+    const certificate = certFile ? await given('--certificate', certFile, loadCertificate) : await s.get(blueprint.name, 'crt');
+    const key = keyFile ? await given('--private-key', keyFile, loadPrivateKey) : await s.get(blueprint.name, 'key');
+    if (certificate === null) throw new UsageError(`no stored certificate for '${blueprint.name}': give --certificate`);
+    if (key === null) throw new UsageError(`no stored private key for '${blueprint.name}': give --private-key`);
+    return { key, ...assertDeployable(blueprint, certificate, key, Date.now()) };
+  });
 }
 
 export async function run(ctx: Context): Promise<number> {
@@ -52,21 +74,17 @@ export async function run(ctx: Context): Promise<number> {
   if (record && blueprints.some((b) => workflowIdFor(b.name) !== record)) {
     throw new UsageError(`tracking record ${record} does not belong to ${blueprints.map((b) => b.name).join(', ')}`);
   }
-  if (certFile || keyFile) {
-    const blueprint = blueprints[0];
-    const env = pluginEnvironment(ctx, true);
-    const storage = await openStorage(blueprint, env);
-    if (!storage) throw new UsageError(`blueprint '${blueprint.name}' has no storage to deploy from`);
+  const blueprint = blueprints[0];
+  const pair = certFile || keyFile ? await checkedPair(ctx, blueprint, certFile, keyFile) : undefined;
+  // Stored only once a Temporal server answers: a deploy that cannot be requested changes nothing either.
+  const store = pair && (async () => {
+    const storage = (await openStorage(blueprint, pluginEnvironment(ctx, true)))!;
     await using(storage, async (s) => {
-      const certificate = certFile ? await readInput(certFile, 'certificate') : await s.get(blueprint.name, 'crt');
-      const key = keyFile ? await readInput(keyFile, 'private key') : await s.get(blueprint.name, 'key');
-      if (certificate === null) throw new UsageError(`no stored certificate for '${blueprint.name}': give --certificate`);
-      if (key === null) throw new UsageError(`no stored private key for '${blueprint.name}': give --private-key`);
-      const { leaf, chain, facts } = assertDeployable(blueprint, certificate, key, Date.now());
+      const { key, leaf, chain, facts } = pair;
       await s.put(blueprint.name, 'key', key, `${blueprint.name}: private key for ${facts.serial} (autossl deploy)`);
       await s.put(blueprint.name, 'crt', [leaf, ...chain].join(''), `${blueprint.name}: certificate ${facts.serial} (autossl deploy)`);
       ctx.io.err(`  ${blueprint.name}: stored certificate ${facts.serial}, valid until ${facts.notAfter}`);
     });
-  }
-  return followRequests(ctx, blueprints, { allServers: ctx.values['all-servers'] === true });
+  });
+  return followRequests(ctx, blueprints, { allServers: ctx.values['all-servers'] === true }, store);
 }

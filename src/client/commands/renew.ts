@@ -3,7 +3,7 @@ import { workflowIdFor, type CycleRequest } from '../../workflows/definitions';
 import { CONNECTION_OPTIONS, EXIT, UsageError, type CommandSpec } from '../cli';
 import { loadFromOptions, type Context } from '../context';
 import { confirm } from '../prompt';
-import { reportCycles, waitOptions } from '../follow';
+import { reportCycles, waitOptions, waitTimeoutMs } from '../follow';
 import { connect, requestCycle, targetFrom } from '../temporal';
 
 export const spec: CommandSpec = {
@@ -35,14 +35,20 @@ export async function run(ctx: Context): Promise<number> {
   return followRequests(ctx, blueprints, { force });
 }
 
-/** Sends the same request to each blueprint's workflow and follows them (shared with deploy). */
+/**
+ * Sends the same request to each blueprint's workflow and follows them (shared with deploy). `prepare` runs once
+ * a Temporal server answered, before the first request: what it changes is not left behind by a failed connect.
+ */
 export async function followRequests(
   ctx: Context,
   blueprints: Awaited<ReturnType<typeof loadFromOptions>>,
   request: Omit<CycleRequest, 'id'>,
+  prepare?: () => Promise<void>,
 ): Promise<number> {
+  waitTimeoutMs(ctx);
   const session = await connect(targetFrom(ctx.values));
   try {
+    await prepare?.();
     const requests = [];
     for (const blueprint of blueprints) {
       requests.push({ workflowId: workflowIdFor(blueprint.name), requestId: await requestCycle(session, blueprint, request) });

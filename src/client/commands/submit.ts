@@ -1,9 +1,9 @@
 // `autossl submit`: a person delivers the certificate a manual CA issued.
-import { readFile } from 'node:fs/promises';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { submitUpdate, workflowIdFor } from '../../workflows/definitions';
 import { CONNECTION_OPTIONS, EXIT, UsageError, type CommandSpec } from '../cli';
 import { loadFromOptions, str, type Context } from '../context';
+import { readInputFile } from '../input';
 import { connect, queryStatus, targetFrom } from '../temporal';
 
 export const spec: CommandSpec = {
@@ -23,12 +23,7 @@ export const spec: CommandSpec = {
 };
 
 export async function deliver(ctx: Context, workflowId: string, file: string): Promise<number> {
-  let certificate: string;
-  try {
-    certificate = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read certificate file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-  }
+  const certificate = await readInputFile(file, '--certificate');
   const session = await connect(targetFrom(ctx.values));
   try {
     if (!(await queryStatus(session, workflowId))) throw new UsageError(`no workflow ${workflowId}`);

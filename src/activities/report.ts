@@ -1,0 +1,107 @@
+// What the lifecycle tells the outside world: the LocalFileTracking JSON-lines log that AutoSSL users consume, and
+// notifications (webhook, command). Both run on the worker; nothing here may carry a private key or a secret
+// back into workflow history, so errors name the webhook as written, never with its `${VAR}`s expanded.
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Blueprint, NotifySpec } from '../blueprint/types';
+import type { NotifyEvent, TrackEvent } from '../workflows/definitions';
+
+const WEBHOOK_TIMEOUT_MS = 10_000;
+const COMMAND_TIMEOUT_MS = 30_000;
+
+/** A notification channel did not take the event; retried a few times by the workflow, then only logged. */
+export class NotificationFailed extends Error {
+  override name = 'NotificationFailed';
+}
+
+/** Appends the event to `<log_folder>/<name>.log`, with the CSR and certificate when `data:` lists them. */
+export async function writeTrackingLine(blueprint: Blueprint, event: TrackEvent, workflowId: string): Promise<void> {
+  const spec = blueprint.tracking;
+  if (!spec) return;
+  const line = JSON.stringify({
+    time: event.at,
+    workflow_id: workflowId,
+    certificate: blueprint.name,
+    step: event.step,
+    message: event.message,
+    ...(event.csr && spec.data.includes('csr') && { csr: event.csr }),
+    ...(event.certificate && spec.data.includes('crt') && { certificate_pem: event.certificate }),
+  });
+  // Keys never reach this activity; this guards the log against a future caller that gets that wrong.
+  if (line.includes('PRIVATE KEY')) throw new Error(`refusing to write key material to the tracking log of '${blueprint.name}'`);
+  const folder = String(spec.parameters.log_folder);
+  await fs.mkdir(folder, { recursive: true });
+  await fs.appendFile(path.join(folder, `${blueprint.name}.log`), `${line}\n`);
+}
+
+/** Sends the event to every channel of the blueprint's `notify` section that wants it. */
+export async function sendNotification(blueprint: Blueprint, event: NotifyEvent, workflowId: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const spec = blueprint.notify;
+  if (!spec?.events.includes(event.event)) return;
+  const body = JSON.stringify({
+    certificate: blueprint.name,
+    event: event.event,
+    state: event.state,
+    reason: event.reason,
+    ...(event.serial && { serial: event.serial }),
+    ...(event.notAfter && { notAfter: event.notAfter }),
+    servers: event.servers,
+    workflowId,
+    at: event.at,
+  });
+  const failures: string[] = [];
+  if (spec.webhook) await postWebhook(spec.webhook, body, env).catch((err: Error) => failures.push(err.message));
+  if (spec.command) await runCommand(spec.command, body, event.event, env).catch((err: Error) => failures.push(err.message));
+  if (failures.length) throw new NotificationFailed(`notifying '${blueprint.name}' ${event.event} failed: ${failures.join('; ')}`);
+}
+
+/** `${VAR}` from the worker's environment: tokens live there, not in the blueprint the workflow carries. */
+function expand(text: string, env: NodeJS.ProcessEnv, where: string): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+    const value = env[name];
+    if (value === undefined) throw new NotificationFailed(`${where} uses \${${name}} but ${name} is not set on the worker`);
+    return value;
+  });
+}
+
+async function postWebhook(webhook: NonNullable<NotifySpec['webhook']>, body: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const shown = `webhook ${webhook.url}`;
+  const url = expand(webhook.url, env, shown);
+  const headers = Object.fromEntries(Object.entries(webhook.headers).map(([k, v]) => [k, expand(v, env, `${shown} header ${k}`)]));
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'autossl', ...headers },
+      body,
+      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+    });
+  } catch (err) {
+    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+    throw new NotificationFailed(`${shown}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+  }
+  // The body is drained so the connection is released; its text may echo secrets, so it is not reported.
+  await response.arrayBuffer().catch(() => undefined);
+  if (!response.ok) throw new NotificationFailed(`${shown}: HTTP ${response.status}`);
+}
+
+function runCommand(argv: string[], body: string, event: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const shown = `command ${argv[0]}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), {
+      env: { ...env, AUTOSSL_EVENT: event },
+      // Its output may echo whatever it was given (tokens included): it goes nowhere, history least of all.
+      stdio: ['pipe', 'ignore', 'ignore'],
+      timeout: COMMAND_TIMEOUT_MS,
+    });
+    // A command that ignores stdin closes it early; that is its right, not a failure.
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(body);
+    child.once('error', (err) => reject(new NotificationFailed(`${shown}: ${err.message}`)));
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new NotificationFailed(`${shown} exited with ${code ?? signal}`));
+    });
+  });
+}

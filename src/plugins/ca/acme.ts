@@ -1,0 +1,287 @@
+// AutoSSL's AcmeHttp01, on acme-client: any ACME CA (Let's Encrypt, a private CA, Pebble in tests). The account
+// key lives in the CA storage and is created and registered on first use; HTTP-01 answers go through every
+// server's `acme_dir`, DNS-01 (wildcards, or `challenge: dns-01`) through the blueprint's DNS provider. Renewal
+// orders name the certificate they replace and ask for the certificate's profile when the CA supports either.
+import { readFile } from 'node:fs/promises';
+import * as acme from 'acme-client';
+import type { Blueprint, CertificateAuthoritySpec } from '../../blueprint/types';
+import type { RenewalWindow } from '../../inspect/facts';
+import { generatePrivateKey, splitPemCertificates } from '../../x509';
+import { assertChallengeToken } from '../challenge';
+import type { DnsProvider } from '../dns';
+import { PluginConfigError, PluginError, PluginIoError } from '../errors';
+import type { CaFactory, IssuedCertificate, PluginContext, ServerPlugin, StoragePlugin } from '../types';
+import { ariCertId, fetchRenewalWindow } from './acme-ari';
+import { AcmeProblem, AcmeUnreachable, acmeGet, acmeTransport } from './acme-transport';
+import { RateLimitedError } from './rate-limited';
+
+type ChallengeType = 'http-01' | 'dns-01';
+
+interface AcmeSettings {
+  directoryUrl: string;
+  caBundle?: string;
+  contactEmail?: string;
+  accountKeyName: string;
+  eabCredentials?: string;
+  challenge: ChallengeType;
+}
+
+interface Directory {
+  renewalInfo?: string;
+  meta?: { profiles?: Record<string, unknown> };
+}
+
+type OrderRequest = Parameters<acme.Client['createOrder']>[0] & { profile?: string; replaces?: string };
+
+// Polling of challenges and orders: Let's Encrypt validates in seconds, so the first polls come quickly; the
+// capped backoff bounds one attempt to about a minute before Temporal's retry takes over.
+const POLLING = { backoffAttempts: 12, backoffMin: 250, backoffMax: 10_000 };
+
+const subjectOf = (spec: CertificateAuthoritySpec) => `certificate authority '${spec.name}' (acme)`;
+
+export const createAcmeCa: CaFactory = async (spec, ctx) => {
+  const subject = subjectOf(spec);
+  const settings = await readSettings(spec, ctx, subject);
+  if (!spec.storage) throw new PluginConfigError(subject, 'has no storage: the ACME account key is kept there');
+  const storage = await ctx.openStorage(spec.storage);
+  const transport = acmeTransport({ caBundle: settings.caBundle });
+  let directory: Promise<Directory> | undefined;
+  const getDirectory = () => (directory ??= acmeGet<Directory>(settings.directoryUrl).then((r) => r.data));
+
+  return {
+    automated: true,
+    issue: (request) =>
+      transport.run(async () => {
+        try {
+          const client = await registeredClient(settings, storage, ctx, subject);
+          return await order(client, await getDirectory(), request, { spec, ctx, settings, subject });
+        } catch (err) {
+          // The next attempt reads the directory again: the failure may have been a CA that moved its endpoints.
+          directory = undefined;
+          throw classify(err, subject);
+        }
+      }),
+    close: async () => {
+      transport.close();
+      await storage.close();
+    },
+  };
+};
+
+/** The CA's renewal window for a certificate; `undefined` when it offers none or anything fails. */
+export async function acmeRenewalWindow(spec: CertificateAuthoritySpec, ctx: PluginContext, certificatePem: string): Promise<RenewalWindow | undefined> {
+  let transport: ReturnType<typeof acmeTransport> | undefined;
+  try {
+    const settings = await readSettings(spec, ctx, subjectOf(spec));
+    transport = acmeTransport({ caBundle: settings.caBundle, timeoutMs: 10_000 });
+    return await transport.run(async () => {
+      const { data } = await acmeGet<Directory>(settings.directoryUrl);
+      return data.renewalInfo ? fetchRenewalWindow(data.renewalInfo, certificatePem) : undefined;
+    });
+  } catch {
+    // Renewal information only refines the timing: without it the renewal delay applies, and a CA
+    // misconfiguration is reported by the renewal itself.
+    return undefined;
+  } finally {
+    transport?.close();
+  }
+}
+
+async function registeredClient(s: AcmeSettings, storage: StoragePlugin, ctx: PluginContext, subject: string): Promise<acme.Client> {
+  let accountKey = await storage.get(s.accountKeyName, 'key');
+  if (accountKey === null) {
+    await storage.put(s.accountKeyName, 'key', await generatePrivateKey({ type: 'ec', curve: 'P-256' }), `${subject}: new ACME account key`);
+    // Read back: when two workers raced, both continue with the key that stayed.
+    accountKey = await storage.get(s.accountKeyName, 'key');
+    if (accountKey === null) throw new PluginIoError(subject, `the new account key '${s.accountKeyName}' did not stay in the CA storage`, undefined);
+  }
+  const eab = s.eabCredentials ? await ctx.credentials.resolve(s.eabCredentials) : undefined;
+  const client = new acme.Client({
+    directoryUrl: s.directoryUrl,
+    accountKey,
+    ...(eab && { externalAccountBinding: { kid: eab.api_id, hmacKey: eab.api_key } }),
+    ...POLLING,
+  });
+  // Looking the account up first keeps registration idempotent across workers and restarts, and spends an
+  // External Account Binding (single use at some CAs) only on a key that has no account yet.
+  try {
+    await client.createAccount({ onlyReturnExisting: true });
+  } catch (err) {
+    if (!(err instanceof AcmeProblem && err.type === 'accountDoesNotExist')) throw err;
+    await client.createAccount({ termsOfServiceAgreed: true, ...(s.contactEmail && { contact: [`mailto:${s.contactEmail}`] }) });
+  }
+  return client;
+}
+
+interface OrderContext {
+  spec: CertificateAuthoritySpec;
+  ctx: PluginContext;
+  settings: AcmeSettings;
+  subject: string;
+}
+
+async function order(
+  client: acme.Client,
+  directory: Directory,
+  { csr, blueprint, servers }: { csr: string; blueprint: Blueprint; servers: ServerPlugin[] },
+  oc: OrderContext,
+): Promise<IssuedCertificate> {
+  const { subject } = oc;
+  const request: OrderRequest = { identifiers: blueprint.certificate.domains.map((value) => ({ type: 'dns', value })) };
+  const profile = blueprint.certificate.profile;
+  if (profile !== undefined) {
+    const offered = Object.keys(directory.meta?.profiles ?? {});
+    if (!offered.includes(profile)) {
+      throw new PluginConfigError(subject, `has no certificate profile '${profile}' (it offers ${offered.length ? offered.join(', ') : 'none'})`);
+    }
+    request.profile = profile;
+  }
+  const replaces = directory.renewalInfo ? await replacedCertificate(blueprint, oc.ctx) : undefined;
+  const created = await createOrder(client, request, replaces);
+
+  const authorizations = (await client.getAuthorizations(created)).filter((a) => a.status !== 'valid');
+  const needsDns = authorizations.some((a) => a.wildcard) || oc.settings.challenge === 'dns-01';
+  const dns = needsDns ? await openDns(blueprint, oc) : null;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    const answered: { challenge: acme.Authorization['challenges'][number]; domain: string }[] = [];
+    for (const authz of authorizations) {
+      const domain = `${authz.wildcard ? '*.' : ''}${authz.identifier.value}`;
+      const type: ChallengeType = authz.wildcard || oc.settings.challenge === 'dns-01' ? 'dns-01' : 'http-01';
+      const challenge = authz.challenges.find((c) => c.type === type);
+      if (!challenge) throw new PluginConfigError(subject, `offers no ${type} challenge for ${domain}`);
+      const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
+      if (type === 'dns-01' && dns) {
+        const fqdn = `_acme-challenge.${authz.identifier.value}`;
+        cleanups.push(() => dns.cleanup(fqdn, keyAuthorization));
+        await dns.present(fqdn, keyAuthorization);
+      } else {
+        const token = (challenge as { token: string }).token;
+        assertChallengeToken(token, subject);
+        if (servers.length === 0) throw new PluginConfigError(subject, `HTTP-01 for ${domain} needs a server to serve the challenge`);
+        // Registered before placing: a failure halfway through still removes what was placed.
+        cleanups.push(() => Promise.allSettled(servers.map((s) => s.removeChallenge(token))));
+        await Promise.all(servers.map((s) => s.putChallenge(token, keyAuthorization)));
+      }
+      answered.push({ challenge, domain });
+    }
+    await Promise.all(answered.map(({ challenge }) => client.completeChallenge(challenge)));
+    await Promise.all(answered.map(({ challenge, domain }) => validated(client, challenge, `${challenge.type} validation of ${domain}`, subject)));
+
+    const finalized = await client.finalizeOrder(created, csr);
+    const done = finalized.status === 'valid' ? finalized : await validated(client, finalized, 'order', subject);
+    const [leaf, ...chain] = splitPemCertificates(await client.getCertificate(done));
+    if (!leaf) throw new PluginIoError(subject, 'returned no certificate for a valid order', undefined);
+    return { certificate: leaf, chain };
+  } finally {
+    await Promise.allSettled(cleanups.map((cleanup) => cleanup()));
+    await dns?.close();
+  }
+}
+
+/** A renewal names the certificate it replaces; a CA that refuses the hint still gets the order. */
+async function createOrder(client: acme.Client, request: OrderRequest, replaces: string | undefined): Promise<acme.Order> {
+  if (replaces === undefined) return client.createOrder(request);
+  try {
+    const renewal: OrderRequest = { ...request, replaces };
+    return await client.createOrder(renewal);
+  } catch (err) {
+    if (!(err instanceof AcmeProblem) || err.rateLimited || err.serverFault) throw err;
+    return client.createOrder(request);
+  }
+}
+
+async function replacedCertificate(blueprint: Blueprint, ctx: PluginContext): Promise<string | undefined> {
+  if (!blueprint.storage) return undefined;
+  const storage = await ctx.openStorage(blueprint.storage);
+  try {
+    const stored = await storage.get(blueprint.name, 'crt');
+    return stored === null ? undefined : ariCertId(stored);
+  } catch {
+    // An unreadable stored certificate is no reason to refuse a renewal, which is what would repair it.
+    return undefined;
+  } finally {
+    await storage.close();
+  }
+}
+
+async function openDns(blueprint: Blueprint, oc: OrderContext): Promise<DnsProvider> {
+  const { openDnsProvider } = await import('../dns');
+  const provider = await openDnsProvider(blueprint, oc.spec, oc.ctx);
+  if (provider) return provider;
+  const why = oc.settings.challenge === 'dns-01'
+    ? "'challenge: dns-01' is set"
+    : `${blueprint.certificate.domains.filter((d) => d.startsWith('*.')).join(', ')} can only be validated with DNS-01 (HTTP-01 cannot prove a wildcard)`;
+  throw new PluginConfigError(oc.subject, `${why}, but neither the certificate nor the CA has a 'dns' section naming a DNS provider`);
+}
+
+/** Waits for a challenge or order to become valid; a CA's refusal names what was refused and why. */
+async function validated<T extends { url?: string }>(client: acme.Client, item: T, what: string, subject: string): Promise<T> {
+  try {
+    return await client.waitForValidStatus(item);
+  } catch (err) {
+    if (err instanceof AcmeProblem || err instanceof AcmeUnreachable) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    if (message === 'Operation is pending or processing') {
+      throw new PluginIoError(subject, `${what} still pending after a minute of polling`, undefined, { cause: err });
+    }
+    // The CA decided (the token was not served, the DNS record not seen): a new order is for the next cycle.
+    throw new PluginConfigError(subject, `${what} failed: ${message}`, { cause: err });
+  }
+}
+
+/** Retryable or not, the way the lifecycle workflow's retry policy reads it. */
+function classify(err: unknown, subject: string): unknown {
+  if (err instanceof PluginError) return err;
+  if (err instanceof AcmeUnreachable) return new PluginIoError(subject, err.message, err.code, { cause: err });
+  if (err instanceof AcmeProblem) {
+    if (err.rateLimited) return new RateLimitedError(subject, `rate limited: ${err.detail}`, err.retryAfterMs, { cause: err });
+    if (err.serverFault) return new PluginIoError(subject, `server error ${err.message}`, undefined, { cause: err });
+    return new PluginConfigError(subject, `refused the request: ${err.message}`, { cause: err });
+  }
+  // acme-client's own errors (a bad nonce once too often, an unexpected answer): worth another attempt.
+  return new PluginIoError(subject, err instanceof Error ? err.message : String(err), undefined, { cause: err });
+}
+
+async function readSettings(spec: CertificateAuthoritySpec, ctx: PluginContext, subject: string): Promise<AcmeSettings> {
+  const p = spec.parameters;
+  const which = ctx.staging ? 'staging' : 'production';
+  const written = spec.acmeApi?.[which];
+  if (!written) throw new PluginConfigError(subject, `has no acme_api.${which} directory URL`);
+  let url: URL;
+  try {
+    url = new URL(written);
+  } catch {
+    throw new PluginConfigError(subject, `acme_api.${which} is not a URL`);
+  }
+  if (url.protocol !== 'https:') throw new PluginConfigError(subject, `acme_api.${which} must be an https:// URL (RFC 8555)`);
+  // AutoSSL appends /directory to a base URL; a URL with a path is a directory URL as CAs publish them.
+  const directoryUrl = url.pathname === '/' ? `${url.origin}/directory` : url.href;
+
+  const bundlePath = p.ca_bundle;
+  let caBundle: string | undefined;
+  if (bundlePath !== undefined) {
+    if (typeof bundlePath !== 'string' || bundlePath === '') throw new PluginConfigError(subject, 'ca_bundle must be a file path');
+    try {
+      caBundle = await readFile(bundlePath, 'utf8');
+    } catch (err) {
+      throw new PluginConfigError(subject, `cannot read ca_bundle ${bundlePath}`, { cause: err });
+    }
+    if (splitPemCertificates(caBundle).length === 0) throw new PluginConfigError(subject, `ca_bundle ${bundlePath} holds no PEM certificate`);
+  }
+
+  const challenge = p.challenge ?? 'http-01';
+  if (challenge !== 'http-01' && challenge !== 'dns-01') throw new PluginConfigError(subject, "challenge must be 'http-01' or 'dns-01'");
+  const eab = p.eab_credentials;
+  if (eab !== undefined && (typeof eab !== 'string' || eab === '')) throw new PluginConfigError(subject, 'eab_credentials must name a credential');
+  const accountKeyName = spec.storage?.name;
+  if (!accountKeyName) throw new PluginConfigError(subject, "needs storage.name: the name of the ACME account key in the CA storage");
+  return {
+    directoryUrl,
+    ...(caBundle !== undefined && { caBundle }),
+    ...(spec.contactEmail && { contactEmail: spec.contactEmail }),
+    accountKeyName,
+    ...(eab !== undefined && { eabCredentials: eab as string }),
+    challenge,
+  };
+}

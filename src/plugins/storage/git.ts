@@ -1,0 +1,418 @@
+// Artifacts as files `<folder>/<name>.<kind>` in a git repository, each change a commit pushed to the remote.
+//
+// Activities open and close a storage per call, so the working clone is not the plugin's: it belongs to the
+// process, one per (url, branch), in a private cache folder, and every plugin instance reuses it (a fetch and a
+// hard reset before each operation instead of a clone per call). Operations on one clone are queued, since a
+// working tree and its index take one writer at a time; another process pushing first is resolved by redoing
+// the change on the new remote tip.
+//
+// Secrets never touch a URL, a command line or the clone's config: an https password reaches git through a
+// credential helper, given with `-c`, that prints two environment variables of that git process; git's own
+// helpers are switched off so none of them stores it. What git says is scrubbed anyway before it is reported.
+import { activityInfo } from '@temporalio/activity';
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { inspect } from 'node:util';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import type { ArtifactKind } from '../../blueprint/types';
+import { PluginConfigError, PluginError, PluginIoError, errnoCode, fsError } from '../errors';
+import { KEY_FILE_MODE, PUBLIC_FILE_MODE, assertFileName, readFileIfExists, writeFileAtomic } from '../fs-atomic';
+import type { PluginContext, StorageFactory, StoragePlugin } from '../types';
+
+/** The clones hold private keys (in the working tree and in .git/objects): only their owner may enter. */
+const PRIVATE_FOLDER_MODE = 0o700;
+/** Pushes attempted while other writers keep winning the race. */
+const PUSH_ATTEMPTS = 6;
+/** A git command silent this long is killed: a hung connection must not hold the queue forever. */
+const SILENCE_TIMEOUT_MS = 60_000;
+/** How long an operation waits for another process to finish with the clone. */
+const LOCK_WAIT_MS = 60_000;
+
+/** Answers `get` only (not `store` or `erase`); git appends the action as "$1". Holds variable names, no secret. */
+const CREDENTIAL_HELPER =
+  `!f() { if [ "$1" = get ]; then printf 'username=%s\\npassword=%s\\n' "$AUTOSSL_GIT_USERNAME" "$AUTOSSL_GIT_PASSWORD"; fi; }; f`;
+
+/** ssh reads a passphrase only from a program; this one prints a variable of the ssh process that runs it. */
+const ASKPASS_SCRIPT = `#!/bin/sh\nprintf '%s\\n' "$AUTOSSL_GIT_SSH_PASSPHRASE"\n`;
+
+/** Failures only a change to the blueprint, the credentials or the remote fixes: retrying cannot help. */
+const NOT_RETRYABLE =
+  /Authentication failed|could not read (Username|Password)|terminal prompts disabled|returned error: 40[134]|Permission denied \(|Host key verification failed|host key for .* has changed|No \S+ host key is known|does not appear to be a git repository|Repository not found|Invalid username or password/i;
+
+/** Push failures caused by another writer having moved the branch first (rejected, or its ref lock taken). */
+const LOST_RACE = /\[rejected\]|\[remote rejected\]|non-fast-forward|fetch first|cannot lock ref|failed to update ref|\.lock': File exists/i;
+
+const MISSING_BRANCH = /couldn't find remote ref/i;
+
+/** Per-process state of one working clone, shared by every plugin instance using it. */
+interface CloneState {
+  /** Tail of the operations queued on this clone. */
+  queue: Promise<unknown>;
+  /** Found once per process: the configured branch, else the remote's default, else main. */
+  branch?: string;
+}
+const clones = new Map<string, CloneState>();
+
+export interface GitStorageOptions {
+  /**
+   * Folder of the working clones; default `$AUTOSSL_DATA_DIR/git`, else a per-user folder in the temporary
+   * directory. Two factories with two folders in one process behave like two processes.
+   */
+  cacheRoot?: string;
+}
+
+/** How git reaches the remote: environment and `-c` settings for every command, and what to scrub. */
+interface Access {
+  env: Record<string, string>;
+  config: string[];
+  secrets: string[];
+}
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/** GIT_SSH_COMMAND goes through a shell: each path is quoted as one word. */
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+function transportOf(url: string): 'https' | 'ssh' | 'file' | undefined {
+  if (/^https?:\/\//i.test(url)) return 'https';
+  if (/^(ssh|git\+ssh):\/\//i.test(url) || /^[^/:]+@[^/:]+:/.test(url)) return 'ssh';
+  if (/^file:\/\//i.test(url)) return 'file';
+  return undefined;
+}
+
+/** Blueprints travel in workflow history: a password written into git_url would be recorded there. */
+function assertNoPassword(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // scp-like `user@host:path` is no URL and cannot hold a password.
+    if (transportOf(url) === 'ssh') return;
+    throw new PluginConfigError('storage git', 'git_url is not a valid URL');
+  }
+  if (parsed.password) {
+    parsed.password = '';
+    throw new PluginConfigError(`storage git:${parsed.href}`, 'git_url holds a password: name an entry of credentials: instead');
+  }
+}
+
+/** Replaces secrets, raw or URL-encoded, in whatever git printed. */
+function scrub(text: string, secrets: string[]): string {
+  return secrets.reduce((t, s) => t.split(s).join('***'), text);
+}
+
+function workflowId(): string | undefined {
+  try {
+    return activityInfo().workflowExecution?.workflowId;
+  } catch {
+    // Called outside an activity (the CLI's deploy, tests): no workflow to name.
+    return undefined;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
+  }
+}
+
+/**
+ * The queue orders operations inside this process; this lock file orders them across processes sharing the
+ * cache folder (the CLI's `check` next to a worker). A lock naming a dead process, or this one (a restarted
+ * container gets its old pid back, and the queue means this process holds no other lock on the clone), is stale.
+ */
+async function lockClone(lockFile: string, subject: string): Promise<() => Promise<void>> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await fs.writeFile(lockFile, String(process.pid), { flag: 'wx', mode: KEY_FILE_MODE });
+      return () => fs.rm(lockFile, { force: true });
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw fsError(subject, `cannot create lock ${lockFile}`, err);
+    }
+    // Empty while its creator is still writing its pid: wait for it like for a live holder.
+    const holder = Number(await fs.readFile(lockFile, 'utf8').catch(() => ''));
+    if (holder > 0 && (holder === process.pid || !isRunning(holder))) {
+      await fs.rm(lockFile, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new PluginIoError(subject, `the working clone is locked by process ${holder} (${lockFile})`, undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
+  }
+}
+
+async function preparePrivateFolder(folder: string, subject: string): Promise<void> {
+  try {
+    await fs.mkdir(folder, { recursive: true, mode: PRIVATE_FOLDER_MODE });
+    const stat = await fs.lstat(folder);
+    // A shared temporary directory lets anyone create the folder first and read every key we put in it.
+    if (!stat.isDirectory() || stat.uid !== os.userInfo().uid) {
+      throw new PluginConfigError(subject, `clone cache ${folder} is not a folder owned by this user`);
+    }
+    await fs.chmod(folder, PRIVATE_FOLDER_MODE);
+  } catch (err) {
+    throw fsError(subject, `cannot prepare clone cache ${folder}`, err);
+  }
+}
+
+async function accessFor(spec: Parameters<StorageFactory>[0], ctx: PluginContext, url: string, cacheRoot: string): Promise<Access> {
+  const p = spec.parameters;
+  const credential = spec.credentials ? await ctx.credentials.resolve(spec.credentials, spec.credentialsParameters) : {};
+  const name = str(p.committer_name) ?? 'autossl';
+  const email = str(p.committer_email) ?? 'autossl@localhost';
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    // Messages are recognised by their English text, and nobody is there to answer a prompt.
+    LC_ALL: 'C',
+    GIT_TERMINAL_PROMPT: '0',
+    // Empty rather than unset: git then asks neither GIT_ASKPASS, core.askPass nor SSH_ASKPASS.
+    GIT_ASKPASS: '',
+    GIT_AUTHOR_NAME: name,
+    GIT_AUTHOR_EMAIL: email,
+    GIT_COMMITTER_NAME: name,
+    GIT_COMMITTER_EMAIL: email,
+  };
+  // An empty value empties the helper list: a `store` helper in the machine's config would write the password.
+  const config = ['credential.helper='];
+  const secrets: string[] = [];
+  const transport = transportOf(url);
+
+  if (transport === 'https' && (credential.username !== undefined || credential.password !== undefined)) {
+    const username = credential.username ?? '';
+    const password = credential.password ?? '';
+    if (/[\n\0]/.test(username + password)) {
+      throw new PluginConfigError(`storage git:${url}`, `credential '${spec.credentials}' holds a line break, which git's credential protocol cannot carry`);
+    }
+    env.AUTOSSL_GIT_USERNAME = username;
+    env.AUTOSSL_GIT_PASSWORD = password;
+    // Scoped to the repository's origin, so a redirect to another host never receives the password.
+    config.push(`credential.${new URL(url).origin}.helper=${CREDENTIAL_HELPER}`);
+    if (password) secrets.push(password, encodeURIComponent(password));
+  } else if (transport === 'ssh') {
+    const strict = p.strict_host_key_checking === false ? 'accept-new' : 'yes';
+    const ssh = ['ssh', '-o', `StrictHostKeyChecking=${strict}`, '-o', 'PreferredAuthentications=publickey'];
+    const knownHosts = str(p.known_hosts_file);
+    if (knownHosts) ssh.push('-o', shellQuote(`UserKnownHostsFile=${knownHosts}`));
+    const keyFile = str(p.private_key_file) ?? str(credential.private_key_file);
+    if (keyFile) ssh.push('-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes');
+    const username = str(credential.username);
+    // A user written in the URL wins; the credential's names the account otherwise.
+    if (username && !/^(ssh|git\+ssh):\/\/[^/]*@|^[^/:]+@/i.test(url)) ssh.push('-l', shellQuote(username));
+    const passphrase = str(credential.passphrase);
+    if (passphrase) {
+      const script = path.join(cacheRoot, 'ssh-askpass');
+      await fs.writeFile(script, ASKPASS_SCRIPT, { mode: PRIVATE_FOLDER_MODE });
+      env.SSH_ASKPASS = script;
+      env.SSH_ASKPASS_REQUIRE = 'force';
+      env.AUTOSSL_GIT_SSH_PASSPHRASE = passphrase;
+      secrets.push(passphrase);
+    } else {
+      ssh.push('-o', 'BatchMode=yes');
+    }
+    env.GIT_SSH_COMMAND = ssh.join(' ');
+  }
+  // simple-git's DEBUG trace prints each spawn's options, environment included: it shows secrets blanked.
+  Object.defineProperty(env, inspect.custom, {
+    value: () => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, secrets.some((s) => v.includes(s)) ? '***' : v])),
+  });
+  return { env, config, secrets };
+}
+
+/** `folder` as a relative path inside the repository ('' for its root). */
+function repoFolder(value: unknown, subject: string): string {
+  const normalized = path.posix.normalize(str(value) ?? '.').replace(/\/+$/, '');
+  if (path.posix.isAbsolute(normalized) || normalized.split('/').some((part) => part === '..' || part === '.git')) {
+    throw new PluginConfigError(subject, "folder must be a path inside the repository (not absolute, no '..', not .git)");
+  }
+  return normalized === '.' ? '' : normalized;
+}
+
+export function gitStorageFactory(options: GitStorageOptions = {}): StorageFactory {
+  return async (spec, ctx) => {
+    const url = str(spec.parameters.git_url);
+    if (!url) throw new PluginConfigError('storage git', "needs a 'git_url'");
+    assertNoPassword(url);
+    const subject = `storage git:${url}`;
+    if (!transportOf(url)) throw new PluginConfigError(subject, 'git_url must be an https://, ssh:// (or user@host:path) or file:// URL');
+    const folder = repoFolder(spec.parameters.folder, subject);
+    const configuredBranch = str(spec.parameters.branch);
+    // It goes into refspecs: a ':', a leading '-' or '..' would make it mean something else.
+    if (configuredBranch !== undefined && !/^(?!-)(?!.*\.\.)[\w./-]+$/.test(configuredBranch)) {
+      throw new PluginConfigError(subject, `branch '${configuredBranch}' is not a plain branch name`);
+    }
+    const kinds = spec.data?.length ? new Set(spec.data) : undefined;
+
+    const dataDir = process.env.AUTOSSL_DATA_DIR;
+    const cacheRoot =
+      options.cacheRoot ?? (dataDir ? path.join(dataDir, 'git') : path.join(os.tmpdir(), `autossl-git-${os.userInfo().uid}`));
+    await preparePrivateFolder(cacheRoot, subject);
+    const access = await accessFor(spec, ctx, url, cacheRoot);
+    const dir = path.join(cacheRoot, createHash('sha256').update(`${url}\0${configuredBranch ?? ''}`).digest('hex').slice(0, 24));
+    let state = clones.get(dir);
+    if (!state) clones.set(dir, (state = { queue: Promise.resolve() }));
+    const clone = state;
+
+    const gitIn = (baseDir: string): SimpleGit =>
+      simpleGit({ baseDir, config: access.config, timeout: { block: SILENCE_TIMEOUT_MS } }).env(access.env);
+
+    const failure = (action: string, err: unknown): PluginError => {
+      if (err instanceof PluginError) return err;
+      const said = scrub(err instanceof Error ? err.message : String(err), access.secrets);
+      const lines = said.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('hint:'));
+      const detail = `${action}: ${lines.join('; ').slice(0, 600)}`;
+      // No `cause`: the original error holds git's unscrubbed words.
+      return NOT_RETRYABLE.test(said) ? new PluginConfigError(subject, detail) : new PluginIoError(subject, detail, undefined);
+    };
+    const run = (git: SimpleGit, action: string, args: string[]): Promise<string> =>
+      git.raw(args).catch((err: unknown) => {
+        throw failure(action, err);
+      });
+
+    /** The clone of an earlier call, or a new empty repository with `origin` set (made whole, then renamed in). */
+    const openClone = async (): Promise<SimpleGit> => {
+      const reused = await fs.stat(path.join(dir, '.git')).then((s) => s.isDirectory(), () => false);
+      if (!reused) {
+        const fresh = `${dir}.new-${randomBytes(4).toString('hex')}`;
+        try {
+          await fs.rm(dir, { recursive: true, force: true });
+          await fs.mkdir(fresh, { mode: PRIVATE_FOLDER_MODE });
+          const git = gitIn(fresh);
+          await run(git, 'cannot create the working clone', ['init', '-q']);
+          await run(git, 'cannot create the working clone', ['remote', 'add', 'origin', url]);
+          await fs.rename(fresh, dir);
+        } catch (err) {
+          await fs.rm(fresh, { recursive: true, force: true });
+          throw err instanceof PluginError ? err : fsError(subject, `cannot create the working clone in ${dir}`, err);
+        }
+      }
+      return gitIn(dir);
+    };
+
+    const defaultBranch = async (git: SimpleGit): Promise<string> => {
+      const said = await run(git, 'cannot read the remote', ['ls-remote', '--symref', 'origin', 'HEAD']);
+      return /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(said)?.[1] ?? 'main';
+    };
+
+    /** Brings the working tree to the remote branch exactly (or to an empty tree when the branch is not there yet). */
+    const sync = async (): Promise<{ git: SimpleGit; branch: string }> => {
+      const git = await openClone();
+      const branch = (clone.branch ??= configuredBranch ?? (await defaultBranch(git)));
+      const remoteRef = `refs/remotes/origin/${branch}`;
+      const exists = await run(git, 'cannot fetch', ['fetch', '-q', 'origin', `+refs/heads/${branch}:${remoteRef}`]).then(
+        () => true,
+        (err: PluginError) => {
+          if (MISSING_BRANCH.test(err.detail)) return false;
+          throw err;
+        },
+      );
+      const reset = (args: string[]) => run(git, 'cannot reset the working clone', args);
+      if (exists) {
+        await reset(['checkout', '-q', '-f', '-B', branch, remoteRef]);
+      } else {
+        await reset(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
+        await reset(['update-ref', '-d', `refs/heads/${branch}`]);
+        await reset(['read-tree', '--empty']);
+      }
+      await reset(['clean', '-q', '-ffdx']);
+      await protectKeys();
+      return { git, branch };
+    };
+
+    const folderPath = path.join(dir, folder);
+    /** Checkouts write files with the umask's mode; keys go back to owner-only. */
+    const protectKeys = async (): Promise<void> => {
+      const names = await fs.readdir(folderPath).catch((err: unknown) => {
+        if (errnoCode(err) === 'ENOENT') return [];
+        throw fsError(subject, `cannot list ${folderPath}`, err);
+      });
+      for (const n of names.filter((f) => f.endsWith('.key'))) await fs.chmod(path.join(folderPath, n), KEY_FILE_MODE);
+    };
+
+    const queued = <T>(op: () => Promise<T>): Promise<T> => {
+      const result = clone.queue.then(async () => {
+        const unlock = await lockClone(`${dir}.lock`, subject);
+        try {
+          return await op();
+        } finally {
+          await unlock();
+        }
+      });
+      clone.queue = result.catch(() => undefined);
+      return result;
+    };
+
+    const fileOf = (name: string, kind: ArtifactKind) => {
+      assertFileName(name, 'artifact name', subject);
+      const file = `${name}.${kind}`;
+      return { rel: folder ? `${folder}/${file}` : file, abs: path.join(folderPath, file) };
+    };
+
+    /**
+     * Applies a change on the remote tip, commits and pushes it; when another writer pushed first, does it all
+     * again on their tip. `apply` says whether there is anything to change: a retried activity finds its change
+     * already pushed and commits nothing.
+     */
+    const change = async (rel: string, verb: 'store' | 'remove', message: string | undefined, apply: () => Promise<boolean>) => {
+      const id = workflowId();
+      const commitMessage = [message ?? `${verb} ${rel}`, '', `${verb === 'store' ? 'Stored' : 'Removed'}: ${rel}`]
+        .concat(id ? [`Workflow: ${id}`] : [])
+        .join('\n');
+      for (let attempt = 1; ; attempt++) {
+        const { git, branch } = await sync();
+        if (!(await apply())) return;
+        await run(git, 'cannot stage the change', ['add', '-A', '--', rel]);
+        if ((await run(git, 'cannot stage the change', ['diff', '--cached', '--name-only'])).trim() === '') return;
+        await run(git, 'cannot commit', ['commit', '-q', '--no-verify', '--no-gpg-sign', '-m', commitMessage]);
+        try {
+          await run(git, 'cannot push', ['push', '-q', 'origin', `HEAD:refs/heads/${branch}`]);
+          return;
+        } catch (err) {
+          if (attempt >= PUSH_ATTEMPTS || !(err instanceof PluginError && LOST_RACE.test(err.detail))) throw err;
+        }
+        // Writers that lost together would otherwise retry together.
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 200 * attempt));
+      }
+    };
+
+    const storage: StoragePlugin = {
+      stores: (kind) => !kinds || kinds.has(kind),
+      get: (name, kind) =>
+        queued(async () => {
+          const { abs } = fileOf(name, kind);
+          await sync();
+          return readFileIfExists(subject, abs);
+        }),
+      put: (name, kind, content, message) =>
+        queued(async () => {
+          const { rel, abs } = fileOf(name, kind);
+          await change(rel, 'store', message, async () => {
+            await writeFileAtomic(subject, abs, content, kind === 'key' ? KEY_FILE_MODE : PUBLIC_FILE_MODE);
+            return true;
+          });
+        }),
+      remove: (name, kind, message) =>
+        queued(async () => {
+          const { rel, abs } = fileOf(name, kind);
+          await change(rel, 'remove', message, async () => {
+            try {
+              await fs.rm(abs);
+              return true;
+            } catch (err) {
+              if (errnoCode(err) === 'ENOENT') return false;
+              throw fsError(subject, `cannot remove ${rel}`, err);
+            }
+          });
+        }),
+      // The clone outlives this instance on purpose: the next activity reuses it.
+      close: async () => {},
+    };
+    return storage;
+  };
+}
+
+export const createGitStorage: StorageFactory = gitStorageFactory();
