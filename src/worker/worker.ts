@@ -21,6 +21,8 @@ export interface WorkerOptions {
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
 
+const MAX_CACHED_WORKFLOWS = 250;
+
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
@@ -29,5 +31,8 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     activities: createActivities(opts.env),
     // Bundled here rather than by Worker.create, whose bundler logs webpack's whole report.
     workflowBundle: opts.workflowBundle ?? (await bundleWorkflows()),
+    // Certificates sleep for weeks: keeping thousands cached only costs memory, and each run's history is a
+    // single short cycle (continue-as-new), so a wake-up replays in no time.
+    maxCachedWorkflows: MAX_CACHED_WORKFLOWS,
   });
 }
