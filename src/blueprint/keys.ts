@@ -231,7 +231,10 @@ export const SECTIONS: Readonly<Record<SectionName, Section>> = {
   dns: {
     provider: { kind: 'string', required: true, enum: DNS_PROVIDER_NAMES, description: 'DNS provider publishing the _acme-challenge TXT records.' },
     parameters: { kind: 'parameters', description: 'Options of this provider.' },
-    credentials: { kind: 'string', description: 'Name of an entry of `credentials:` holding the provider secret (rfc2136: ApiKeyAndId, api_id = TSIG key name, api_key = base64 secret).' },
+    credentials: {
+      kind: 'string',
+      description: 'Name of an entry of `credentials:` holding the secret (rfc2136: ApiKeyAndId, api_id = TSIG key name, api_key = base64 secret).',
+    },
   },
   credential: {
     type: {

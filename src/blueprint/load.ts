@@ -134,7 +134,7 @@ const statFile = promisify(statCallback);
 
 // A blueprint is a few kilobytes. Anything far larger (a log, an image, /dev/zero) is refused before it is read:
 // parsing it would take seconds and memory, and print thousands of errors.
-export const MAX_BLUEPRINT_BYTES = 1024 * 1024;
+const MAX_BLUEPRINT_BYTES = 1024 * 1024;
 
 async function readBlueprintText(file: string): Promise<string | Error> {
   const st = await statFile(file).catch((e: Error) => e);
@@ -571,7 +571,8 @@ function readDns(ctx: Ctx, node: TNode | undefined, where: string): DnsSpec | un
   const provider = findDnsProvider(scalar<string>(f, 'provider') ?? '');
   const credentials = scalar<string>(f, 'credentials');
   if (credentials !== undefined) {
-    ctx.refs.push({ name: credentials, pos: entryValue(f, 'credentials')!.pos, where, ...(provider?.credentialType && { type: provider.credentialType }) });
+    const type = provider?.credentialType;
+    ctx.refs.push({ name: credentials, pos: entryValue(f, 'credentials')!.pos, where, ...(type && { type }) });
   } else if (provider?.credentialType) {
     ctx.issues.at(f.pos, `missing credentials in ${where}: dns provider '${provider.name}' needs a ${provider.credentialType} credential`);
   }

@@ -114,11 +114,17 @@ function orNull(schema: Schema, nullable: boolean): Schema {
 function pluginConditions(category: CatalogEntry['category'], section: SectionName): Schema[] {
   // A server's `host` may also be given beside `parameters`.
   const implicit = section === 'server' ? ['host'] : [];
-  return CATALOG.filter((e) => e.category === category).map((entry) => parametersRule('type', [entry.name, ...entry.aliases], entry.parameters, implicit));
+  const entries = CATALOG.filter((e) => e.category === category);
+  return entries.map((entry) => parametersRule('type', [entry.name, ...entry.aliases], entry.parameters, implicit));
 }
 
 /** When the section's `discriminator` (a plugin `type`, a DNS `provider`) is one of `names`, its parameters. */
-function parametersRule(discriminator: string, names: string[], parameters: Readonly<Record<string, CheckedParameterSpec>>, implicit: string[]): Schema {
+function parametersRule(
+  discriminator: string,
+  names: string[],
+  parameters: Readonly<Record<string, CheckedParameterSpec>>,
+  implicit: string[],
+): Schema {
   const required = Object.keys(parameters).filter((k) => parameters[k].required && !implicit.includes(k));
   return {
     if: { properties: { [discriminator]: { enum: names } }, required: [discriminator] },

@@ -3,7 +3,7 @@
 import { open } from 'node:fs/promises';
 import { UsageError } from './cli';
 
-export const MAX_INPUT_BYTES = 1024 * 1024;
+const MAX_INPUT_BYTES = 1024 * 1024;
 
 function problem(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;

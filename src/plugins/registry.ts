@@ -129,7 +129,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       },
       challenge: {
         type: 'string',
-        description: "'http-01' (default) through the servers' acme_dir, or 'dns-01' through the DNS provider; wildcards always use DNS-01.",
+        description: "'http-01' through the servers' acme_dir, or 'dns-01' through the DNS provider (the default when a dns section exists); wildcards always use DNS-01.",
       },
     },
     load: () => require('./ca/acme').createAcmeCa as CaFactory,

@@ -40,6 +40,8 @@ export interface TestPebble {
 export interface PebbleOptions {
   /** Share of nonces Pebble rejects as bad (PEBBLE_WFE_NONCEREJECT); 0 unless given. */
   nonceRejectPercent?: number;
+  /** A DNS server (`host:port`) Pebble resolves names and DNS-01 records with, instead of pebble-challtestsrv. */
+  dnsServer?: string;
 }
 
 const READY_TIMEOUT_MS = 15_000;
@@ -83,12 +85,13 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<TestPebble>
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   };
-  const dns = spawn(challtestsrv, [
+  const dns = opts.dnsServer ? undefined : spawn(challtestsrv, [
     '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '',
     '-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '',
     '-management', `127.0.0.1:${dnsManagement}`,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  collect(dns);
+  if (dns) collect(dns);
+  const dnsServer = opts.dnsServer ?? `127.0.0.1:${dnsPort}`;
 
   const agent = new https.Agent({ ca: tlsCa.certPem });
   const request = (url: string, body?: string) =>
@@ -105,7 +108,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<TestPebble>
 
   let ca: ChildProcess | undefined;
   const startCa = async () => {
-    ca = spawn(pebbleBinary, ['-config', path.join(dir, 'pebble-config.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
+    ca = spawn(pebbleBinary, ['-config', path.join(dir, 'pebble-config.json'), '-dnsserver', dnsServer], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,

@@ -136,6 +136,11 @@ credentials:
       assert.match(e.message, /_acme-challenge\.other\.test is not in zone example\.test/);
       return true;
     });
+    await assert.rejects(explicit.present(`_acme-challenge.${'a'.repeat(64)}.example.test`, 'x'), (e: unknown) => {
+      assert.ok(e instanceof PluginConfigError, String(e));
+      assert.match(e.message, /is not a DNS name/);
+      return true;
+    });
   });
 
   it('answers larger than a UDP message are read over TCP', async () => {

@@ -11,7 +11,7 @@ import { loadBlueprints } from '../../src/blueprint/load';
 import { blueprintSchema } from '../../src/blueprint/schema';
 import type { Blueprint } from '../../src/blueprint/types';
 import { openDnsProvider } from '../../src/plugins/dns';
-import { DNS_PROVIDERS, DNS_PROVIDER_NAMES } from '../../src/plugins/dns/catalog';
+import { DNS_PROVIDERS, DNS_PROVIDER_NAMES, parseHostPort } from '../../src/plugins/dns/catalog';
 import { PluginConfigError } from '../../src/plugins/errors';
 import { certificateAuthority, pluginContext } from '../../src/plugins/open';
 
@@ -117,6 +117,14 @@ describe('blueprint dns section', () => {
       "7: unknown key 'credential' in certificate.dns (did you mean 'credentials'?)",
       "7: missing credentials in certificate.dns: dns provider 'rfc2136' needs a ApiKeyAndId credential",
     ]);
+  });
+
+  it('reads the server as host, host:port, [IPv6]:port or a bare IPv6 address', () => {
+    assert.deepEqual(parseHostPort('ns1.example.test', 53), { host: 'ns1.example.test', port: 53 });
+    assert.deepEqual(parseHostPort('127.0.0.1:5353', 53), { host: '127.0.0.1', port: 5353 });
+    assert.deepEqual(parseHostPort('[2001:db8::1]:5300', 53), { host: '2001:db8::1', port: 5300 });
+    assert.deepEqual(parseHostPort('::1', 53), { host: '::1', port: 53 });
+    for (const bad of ['ns1:0', 'ns1:65536', '[ns1]:53', '[::1', 'ns1:', 'ns 1', 'http://ns1', '']) assert.equal(parseHostPort(bad, 53), null, bad);
   });
 
   it('is in the JSON schema under certificate and each CA, with the parameters of each provider', () => {

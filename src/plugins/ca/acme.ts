@@ -23,7 +23,8 @@ interface AcmeSettings {
   contactEmail?: string;
   accountKeyName: string;
   eabCredentials?: string;
-  challenge: ChallengeType;
+  /** Absent: DNS-01 when the blueprint names a DNS provider, HTTP-01 otherwise. */
+  challenge?: ChallengeType;
 }
 
 interface Directory {
@@ -41,12 +42,10 @@ const subjectOf = (spec: CertificateAuthoritySpec) => `certificate authority '${
 
 export const createAcmeCa: CaFactory = async (spec, ctx) => {
   const subject = subjectOf(spec);
-  const settings = await readSettings(spec, ctx, subject);
   if (!spec.storage) throw new PluginConfigError(subject, 'has no storage: the ACME account key is kept there');
+  const settings = await readSettings(spec, ctx, subject);
   const storage = await ctx.openStorage(spec.storage);
   const transport = acmeTransport({ caBundle: settings.caBundle });
-  let directory: Promise<Directory> | undefined;
-  const getDirectory = () => (directory ??= acmeGet<Directory>(settings.directoryUrl).then((r) => r.data));
 
   return {
     automated: true,
@@ -54,10 +53,9 @@ export const createAcmeCa: CaFactory = async (spec, ctx) => {
       transport.run(async () => {
         try {
           const client = await registeredClient(settings, storage, ctx, subject);
-          return await order(client, await getDirectory(), request, { spec, ctx, settings, subject });
+          const { data: directory } = await acmeGet<Directory>(settings.directoryUrl);
+          return await order(client, directory, request, { spec, ctx, settings, subject });
         } catch (err) {
-          // The next attempt reads the directory again: the failure may have been a CA that moved its endpoints.
-          directory = undefined;
           throw classify(err, subject);
         }
       }),
@@ -140,14 +138,15 @@ async function order(
   const created = await createOrder(client, request, replaces);
 
   const authorizations = (await client.getAuthorizations(created)).filter((a) => a.status !== 'valid');
-  const needsDns = authorizations.some((a) => a.wildcard) || oc.settings.challenge === 'dns-01';
-  const dns = needsDns ? await openDns(blueprint, oc) : null;
+  const dnsConfigured = Boolean(blueprint.certificate.dns ?? oc.spec.dns);
+  const preferDns = oc.settings.challenge === 'dns-01' || (oc.settings.challenge === undefined && dnsConfigured);
+  const dns = preferDns || authorizations.some((a) => a.wildcard) ? await openDns(blueprint, oc) : null;
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     const answered: { challenge: acme.Authorization['challenges'][number]; domain: string }[] = [];
     for (const authz of authorizations) {
       const domain = `${authz.wildcard ? '*.' : ''}${authz.identifier.value}`;
-      const type: ChallengeType = authz.wildcard || oc.settings.challenge === 'dns-01' ? 'dns-01' : 'http-01';
+      const type: ChallengeType = authz.wildcard || preferDns ? 'dns-01' : 'http-01';
       const challenge = authz.challenges.find((c) => c.type === type);
       if (!challenge) throw new PluginConfigError(subject, `offers no ${type} challenge for ${domain}`);
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
@@ -270,18 +269,18 @@ async function readSettings(spec: CertificateAuthoritySpec, ctx: PluginContext, 
     if (splitPemCertificates(caBundle).length === 0) throw new PluginConfigError(subject, `ca_bundle ${bundlePath} holds no PEM certificate`);
   }
 
-  const challenge = p.challenge ?? 'http-01';
-  if (challenge !== 'http-01' && challenge !== 'dns-01') throw new PluginConfigError(subject, "challenge must be 'http-01' or 'dns-01'");
+  const challenge = p.challenge as ChallengeType | undefined;
+  if (challenge !== undefined && challenge !== 'http-01' && challenge !== 'dns-01') throw new PluginConfigError(subject, "challenge must be 'http-01' or 'dns-01'");
   const eab = p.eab_credentials;
   if (eab !== undefined && (typeof eab !== 'string' || eab === '')) throw new PluginConfigError(subject, 'eab_credentials must name a credential');
   const accountKeyName = spec.storage?.name;
-  if (!accountKeyName) throw new PluginConfigError(subject, "needs storage.name: the name of the ACME account key in the CA storage");
+  if (!accountKeyName) throw new PluginConfigError(subject, 'needs storage.name: the name of the ACME account key in the CA storage');
   return {
     directoryUrl,
     ...(caBundle !== undefined && { caBundle }),
     ...(spec.contactEmail && { contactEmail: spec.contactEmail }),
     accountKeyName,
     ...(eab !== undefined && { eabCredentials: eab as string }),
-    challenge,
+    ...(challenge !== undefined && { challenge }),
   };
 }

@@ -1,6 +1,7 @@
 // The DNS providers a `dns` section may name. Pure data, like the plugin registry: the blueprint loader checks
 // providers, parameters and credentials with it and loads a provider's code only when a challenge needs it.
 // Adding a provider: its file in this folder and one entry here.
+import { isIPv6 } from 'node:net';
 import type { CredentialType } from '../../blueprint/keys';
 import { normalizeDomain } from '../../x509/domains';
 import type { ParameterSpec } from '../registry';
@@ -31,14 +32,11 @@ export interface HostPort {
 
 /** `host`, `host:port`, `[v6]:port` or a bare IPv6 address; `null` when it is none of them. */
 export function parseHostPort(text: string, defaultPort: number): HostPort | null {
-  const bracketed = /^\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?$/.exec(text);
-  const plain = /^([A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(text);
-  const bareV6 = /^[0-9A-Fa-f]*:[0-9A-Fa-f:.]*$/.test(text) ? [text, text] : null;
-  const match = bracketed ?? plain ?? bareV6;
-  if (!match) return null;
-  const port = match[2] === undefined ? defaultPort : Number(match[2]);
-  if (port < 1 || port > 65535) return null;
-  return { host: match[1], port };
+  if (isIPv6(text)) return { host: text, port: defaultPort };
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::(\d{1,5}))?$/.exec(text);
+  if (!match || (match[1] !== undefined && !isIPv6(match[1]))) return null;
+  const port = match[3] === undefined ? defaultPort : Number(match[3]);
+  return port >= 1 && port <= 65535 ? { host: match[1] ?? match[2], port } : null;
 }
 
 /** The normalised zone name (lower case, no trailing dot); `null` for a wildcard or a non-name. */

@@ -179,7 +179,15 @@ export class Rfc2136Provider implements DnsProvider {
   /** Sends a signed message (UDP, then TCP when the answer is truncated) and returns the verified answer. */
   private async exchange(build: (id: number) => Buffer, what: string): Promise<Message> {
     const id = randomInt(0x10000);
-    const { signed, mac } = signMessage(build(id), this.opts.key);
+    let signed: Buffer;
+    let mac: Buffer;
+    try {
+      ({ signed, mac } = signMessage(build(id), this.opts.key));
+    } catch (e) {
+      // A record name or key name that is no DNS name: only the configuration or the caller can change that.
+      if (e instanceof WireError) throw new PluginConfigError(this.subject, `cannot ${what}: ${e.message}`);
+      throw e;
+    }
     let raw = await this.udp(signed, id, what);
     let answer = this.decode(raw, what);
     if (answer.truncated) {
