@@ -7,26 +7,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import type { Worker } from '@temporalio/worker';
-import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { loadBlueprints } from '../../src/blueprint/load';
 import { requestCycle, waitForCycle, type Session } from '../../src/client/temporal';
 import { workflowIdFor } from '../../src/workflows/definitions';
-import { bundleWorkflows, createWorker } from '../../src/worker/worker';
 import { parseCertificate } from '../../src/x509';
 import { startBind, type TestBind } from '../helpers/bind';
 import { startPebble, type TestPebble } from '../helpers/pebble';
-import { startTestDevServer, type TestDevServer } from '../helpers/temporal';
+import { startLifecycleHarness, type LifecycleHarness } from '../helpers/lifecycle';
 
 const execFileAsync = promisify(execFile);
 const silent = { out() {}, err() {} };
 
 describe('DNS-01 through BIND (RFC 2136) with Pebble, through the lifecycle workflow', () => {
-  let temporal: TestDevServer;
   let bind: TestBind;
   let pebble: TestPebble;
-  let worker: Worker;
-  let running: Promise<void>;
+  let harness: LifecycleHarness;
   let session: Session;
   let dir: string;
   const taskQueue = 'acme-dns-test';
@@ -35,24 +30,14 @@ describe('DNS-01 through BIND (RFC 2136) with Pebble, through the lifecycle work
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'autossl-acme-dns-'));
     bind = await startBind();
     pebble = await startPebble({ dnsServer: bind.server });
-    temporal = await startTestDevServer();
     // The TSIG secret reaches the worker the way a deployment gives it: as TSIG_API_KEY / TSIG_API_ID.
     const env = { TSIG_API_KEY: bind.secret, TSIG_API_ID: bind.keyName };
-    worker = await createWorker({
-      connection: temporal.nativeConnection,
-      namespace: temporal.namespace,
-      taskQueue,
-      workflowBundle: await bundleWorkflows(),
-      env: { staging: false, credentialsFor: (b) => createCredentialResolver({ specs: b.credentials, env }) },
-    });
-    running = worker.run();
-    session = { client: temporal.client, address: temporal.address, namespace: temporal.namespace, taskQueue, close: async () => {} };
+    harness = await startLifecycleHarness(taskQueue, env);
+    ({ session } = harness);
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await temporal?.stop();
+    await harness?.stop();
     await pebble?.stop();
     await bind?.stop();
     await fs.rm(dir, { recursive: true, force: true });

@@ -8,24 +8,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import type { Worker } from '@temporalio/worker';
-import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { loadBlueprints } from '../../src/blueprint/load';
 import type { Blueprint } from '../../src/blueprint/types';
 import { requestCycle, waitForCycle, type Session } from '../../src/client/temporal';
 import { workflowIdFor } from '../../src/workflows/definitions';
-import { bundleWorkflows, createWorker } from '../../src/worker/worker';
 import { describeKey, parseCertificate } from '../../src/x509';
 import { serveAcmeDirs, startPebble, type TestPebble } from '../helpers/pebble';
-import { startTestDevServer, type TestDevServer } from '../helpers/temporal';
+import { startLifecycleHarness, type LifecycleHarness } from '../helpers/lifecycle';
 
 const execFileAsync = promisify(execFile);
 const silent = { out() {}, err() {} };
 
 describe('ACME renewal against Pebble, through the lifecycle workflow', () => {
-  let temporal: TestDevServer;
-  let worker: Worker;
-  let running: Promise<void>;
+  let harness: LifecycleHarness;
   let session: Session;
   let dir: string;
   const closers: (() => Promise<void>)[] = [];
@@ -33,23 +28,13 @@ describe('ACME renewal against Pebble, through the lifecycle workflow', () => {
 
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'autossl-acme-'));
-    temporal = await startTestDevServer();
-    worker = await createWorker({
-      connection: temporal.nativeConnection,
-      namespace: temporal.namespace,
-      taskQueue,
-      workflowBundle: await bundleWorkflows(),
-      env: { staging: false, credentialsFor: (b) => createCredentialResolver({ specs: b.credentials, env: {} }) },
-    });
-    running = worker.run();
-    session = { client: temporal.client, address: temporal.address, namespace: temporal.namespace, taskQueue, close: async () => {} };
+    harness = await startLifecycleHarness(taskQueue);
+    ({ session } = harness);
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
+    await harness?.stop();
     for (const close of closers.reverse()) await close();
-    await temporal?.stop();
     await fs.rm(dir, { recursive: true, force: true });
   });
 

@@ -7,17 +7,15 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Worker } from '@temporalio/worker';
 import { loadBlueprints } from '../../src/blueprint/load';
 import type { Blueprint } from '../../src/blueprint/types';
-import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { requestCycle, waitForCycle, queryStatus, type Session } from '../../src/client/temporal';
 import { submitUpdate, workflowIdFor } from '../../src/workflows/definitions';
-import { bundleWorkflows, createWorker } from '../../src/worker/worker';
 import { createSelfSignedCa, generatePrivateKey, parseCertificate, signCertificate } from '../../src/x509';
 import { runCli } from '../helpers/cli';
 import { daysAgo, issueLeaf, makeCa } from '../helpers/pki';
-import { startTestDevServer, temporalBinary, type TestDevServer } from '../helpers/temporal';
+import { temporalBinary, type TestDevServer } from '../helpers/temporal';
+import { everyString, startLifecycleHarness, type LifecycleHarness } from '../helpers/lifecycle';
 import { startWebhook, type Webhook } from '../helpers/webhook';
 
 const execFileAsync = promisify(execFile);
@@ -26,18 +24,10 @@ const RECORDED = ['first.test', 'partial.test', 'manual.test', 'reminded.test'];
 
 const silent = { out() {}, err() {} };
 
-/** Every string and every byte payload (decoded as UTF-8) in a history, joined. */
-function everyString(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
-  if (value && typeof value === 'object') return Object.values(value).map(everyString).join('\n');
-  return '';
-}
 
 describe('certificate lifecycle on the dev server', () => {
   let temporal: TestDevServer;
-  let worker: Worker;
-  let running: Promise<void>;
+  let harness: LifecycleHarness;
   let session: Session;
   let dir: string;
   let hook: Webhook;
@@ -46,23 +36,13 @@ describe('certificate lifecycle on the dev server', () => {
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'autossl-lifecycle-'));
     hook = await startWebhook();
-    temporal = await startTestDevServer();
-    worker = await createWorker({
-      connection: temporal.nativeConnection,
-      namespace: temporal.namespace,
-      taskQueue,
-      workflowBundle: await bundleWorkflows(),
-      env: { staging: false, credentialsFor: (b) => createCredentialResolver({ specs: b.credentials, env: {} }) },
-    });
-    running = worker.run();
-    session = { client: temporal.client, address: temporal.address, namespace: temporal.namespace, taskQueue, close: async () => {} };
+    harness = await startLifecycleHarness(taskQueue);
+    ({ temporal, session } = harness);
   });
 
   after(async () => {
     if (process.env.AUTOSSL_RECORD_HISTORIES) await recordHistories();
-    worker?.shutdown();
-    await running;
-    await temporal?.stop();
+    await harness?.stop();
     await hook?.stop();
     await fs.rm(dir, { recursive: true, force: true });
   });

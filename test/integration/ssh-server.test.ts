@@ -5,37 +5,27 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Worker } from '@temporalio/worker';
-import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { loadBlueprints } from '../../src/blueprint/load';
 import type { Blueprint } from '../../src/blueprint/types';
 import type { BlueprintReport } from '../../src/client/commands/check';
 import { requestCycle, waitForCycle, type Session } from '../../src/client/temporal';
 import { servedCertificate } from '../../src/plugins/tls-probe';
 import { workflowIdFor } from '../../src/workflows/definitions';
-import { bundleWorkflows, createWorker } from '../../src/worker/worker';
 import { parseCertificate } from '../../src/x509';
 import { runCli } from '../helpers/cli';
 import { startNginx, type TestNginx } from '../helpers/nginx';
 import { issueLeaf, makeCa, makeTempDir, writeBlueprint } from '../helpers/pki';
 import { startSshd, type TestSshd } from '../helpers/sshd';
-import { startTestDevServer, type TestDevServer } from '../helpers/temporal';
+import type { TestDevServer } from '../helpers/temporal';
+import { everyString, startLifecycleHarness, type LifecycleHarness } from '../helpers/lifecycle';
 
 const silent = { out() {}, err() {} };
 
-/** Every string and every byte payload (decoded as UTF-8) in a history, joined. */
-function everyString(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
-  if (value && typeof value === 'object') return Object.values(value).map(everyString).join('\n');
-  return '';
-}
 
 describe('SSH servers through the lifecycle workflow', () => {
   let dir: string;
   let temporal: TestDevServer;
-  let worker: Worker;
-  let running: Promise<void>;
+  let harness: LifecycleHarness;
   let session: Session;
   let web1: TestSshd;
   let web2: TestSshd;
@@ -45,23 +35,14 @@ describe('SSH servers through the lifecycle workflow', () => {
 
   before(async () => {
     dir = await makeTempDir('autossl-ssh-');
-    [temporal, web1, web2, faulty] = await Promise.all([startTestDevServer(), startSshd(), startSshd(), startSshd({ failRenameTo: '.crt' })]);
+    [harness, web1, web2, faulty] = await Promise.all([startLifecycleHarness(taskQueue), startSshd(), startSshd(), startSshd({ failRenameTo: '.crt' })]);
     nginx = await startNginx({ certificateFile: path.join(dir, 'two/web-1/two.ssh.test.crt'), keyFile: path.join(dir, 'two/web-1/two.ssh.test.key') });
-    worker = await createWorker({
-      connection: temporal.nativeConnection,
-      namespace: temporal.namespace,
-      taskQueue,
-      workflowBundle: await bundleWorkflows(),
-      env: { staging: false, credentialsFor: (b) => createCredentialResolver({ specs: b.credentials, env: {} }) },
-    });
-    running = worker.run();
-    session = { client: temporal.client, address: temporal.address, namespace: temporal.namespace, taskQueue, close: async () => {} };
+    ({ temporal, session } = harness);
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await Promise.allSettled([temporal?.stop(), web1?.stop(), web2?.stop(), faulty?.stop(), nginx?.stop()]);
+    await harness?.stop();
+    await Promise.allSettled([web1?.stop(), web2?.stop(), faulty?.stop(), nginx?.stop()]);
     await fs.rm(dir, { recursive: true, force: true });
   });
 
