@@ -206,7 +206,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       enter('Inspecting', 'inspecting storage and servers');
       let inspection = await quick('inspect storage and servers').inspect(blueprint);
       let decision = decide(inspection, { renewalDelayDays: blueprint.certificate.renewalDelayDays, now: Date.now(), force, allServers });
-      applyInspection(inspection, decision.servers);
+      applyInspection(inspection, decision);
       cycle.renewReasons = decision.renewReasons;
 
       if (decision.renew) {
@@ -216,14 +216,14 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
         inspection = await quick('inspect after renewal').inspect(blueprint);
         // After a renewal every server gets the new certificate.
         decision = decide(inspection, { renewalDelayDays: blueprint.certificate.renewalDelayDays, now: Date.now(), allServers: true });
-        applyInspection(inspection, decision.servers);
+        applyInspection(inspection, decision);
       }
 
       if (decision.deployTo.length > 0 && status.stored) {
         enter('Deploying', `deploying to ${decision.deployTo.length} server(s)`);
         await deployAll(decision.deployTo, status.stored.serial, cycle);
         inspection = await quick('verify servers').inspect(blueprint);
-        applyInspection(inspection, decide(inspection, { renewalDelayDays: blueprint.certificate.renewalDelayDays, now: Date.now() }).servers);
+        applyInspection(inspection, decide(inspection, { renewalDelayDays: blueprint.certificate.renewalDelayDays, now: Date.now() }));
       }
       cycle.outcome ??= cycle.failed.length ? 'partial' : 'ok';
     } catch (err) {
@@ -387,12 +387,10 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
     );
   }
 
-  function applyInspection(inspection: Inspection, verdicts: ReturnType<typeof decide>['servers']): void {
+  function applyInspection(inspection: Inspection, decision: ReturnType<typeof decide>): void {
     status.stored = inspection.stored;
-    status.renewAt = inspection.stored
-      ? decide(inspection, { renewalDelayDays: blueprint.certificate.renewalDelayDays, now: Date.now() }).renewAt
-      : null;
-    status.servers = verdicts.map((v): ServerStatus => {
+    status.renewAt = decision.renewAt;
+    status.servers = decision.servers.map((v): ServerStatus => {
       const previous = status.servers.find((s) => s.id === v.id);
       return {
         id: v.id,

@@ -58,7 +58,9 @@ export interface Message {
 
 /** Uncompressed, lower-case wire form: TSIG computes its MAC over this canonical form of names. */
 export function encodeName(name: string): Buffer {
-  const labels = name.replace(/\.$/, '').split('.').filter((l, i, all) => !(all.length === 1 && l === ''));
+  const trimmed = name.replace(/\.$/, '');
+  // The root name ('' or '.') has no labels.
+  const labels = trimmed === '' ? [] : trimmed.split('.');
   const parts: Buffer[] = [];
   for (const label of labels) {
     const bytes = Buffer.from(label.toLowerCase(), 'ascii');
