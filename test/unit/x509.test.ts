@@ -26,6 +26,7 @@ import {
   verifyChain,
 } from '../../src/x509';
 import * as px from '../../src/x509/peculiar';
+import { embeddedPublicKey } from '../../src/x509/der';
 import { importSigningKeys } from '../../src/x509/webcrypto';
 
 const DAY = 86_400_000;
@@ -309,6 +310,37 @@ describe('keyMatchesCertificate', () => {
     assert.equal(keyMatchesCertificate(otherKey, root), false); // P-256 vs P-256
     assert.equal(keyMatchesCertificate(rootKey, leaf), false); // EC vs RSA
     assert.equal(keyMatchesCertificate(rsaKey, inter), false); // RSA vs EC
+  });
+
+  it('reads the public half of PKCS#8, PKCS#1 and SEC1 keys the way OpenSSL does', () => {
+    for (const pem of [rsaKey, interKey, rootKey, otherKey, ...specKeys]) {
+      const key = createPrivateKey(pem);
+      const expected = key.export({ format: 'jwk' });
+      const traditional = key.export({ type: key.asymmetricKeyType === 'rsa' ? 'pkcs1' : 'sec1', format: 'pem' }) as string;
+      for (const form of [pem, traditional]) {
+        const jwk = embeddedPublicKey(form);
+        assert.ok(jwk, form.split('\n')[0]);
+        for (const [member, value] of Object.entries(jwk)) assert.equal(value, expected[member as keyof typeof expected], member);
+      }
+    }
+  });
+
+  it('falls back to OpenSSL for a key without its public half, and still matches it', () => {
+    // SEC1 with the optional public key left out, as `openssl ec -no_public` writes it.
+    const sec1 = createPrivateKey(rootKey).export({ type: 'sec1', format: 'der' });
+    const withoutPublic = Buffer.from(sec1.subarray(0, sec1.indexOf(Buffer.from([0xa1]), 7 + 32)));
+    withoutPublic[1] = withoutPublic.length - 2;
+    const pem = `-----BEGIN EC PRIVATE KEY-----\n${withoutPublic.toString('base64')}\n-----END EC PRIVATE KEY-----\n`;
+    assert.equal(embeddedPublicKey(pem), undefined);
+    assert.equal(keyMatchesCertificate(pem, root), true);
+    assert.equal(keyMatchesCertificate(pem, leaf), false);
+  });
+
+  it('rejects a damaged key instead of trusting its public half', () => {
+    const der = createPrivateKey(rsaKey).export({ type: 'pkcs1', format: 'der' });
+    const truncated = `-----BEGIN RSA PRIVATE KEY-----\n${der.subarray(0, der.length - 20).toString('base64')}\n-----END RSA PRIVATE KEY-----\n`;
+    assert.equal(embeddedPublicKey(truncated), undefined);
+    assert.throws(() => keyMatchesCertificate(truncated, leaf), KeyError);
   });
 });
 
