@@ -11,7 +11,7 @@ import { createActivities } from '../../src/activities';
 import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { loadBlueprints } from '../../src/blueprint/load';
 import type { Blueprint } from '../../src/blueprint/types';
-import type { BlueprintReport } from '../../src/client/commands/check';
+import type { BlueprintReport } from '../../src/inspect/report';
 import type { CertificateFacts } from '../../src/inspect/facts';
 import { openServer, openStorage, using, type PluginEnvironment } from '../../src/plugins/open';
 import { REPO, runCli, snapshot, type CliResult } from '../helpers/cli';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadBlueprints } from '../../src/blueprint/load';
 import type { Blueprint } from '../../src/blueprint/types';
-import type { BlueprintReport } from '../../src/client/commands/check';
+import type { BlueprintReport } from '../../src/inspect/report';
 import { requestCycle, waitForCycle, type Session } from '../../src/client/temporal';
 import { servedCertificate } from '../../src/plugins/tls-probe';
 import { workflowIdFor } from '../../src/workflows/definitions';
