@@ -191,6 +191,39 @@ export function deployPairAtomic(
   );
 }
 
+/**
+ * Creates a local `file` only if it does not exist: a complete hidden file gets the name with link(), which
+ * refuses a name that exists. Returns what the file holds afterwards: `content`, or what another writer created.
+ */
+export async function createFileExclusive(subject: string, file: string, content: string, mode: number): Promise<string> {
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const run = <T>(action: string, op: () => Promise<T>): Promise<T> =>
+    op().catch((err: unknown) => {
+      throw fsError(subject, action, err);
+    });
+  try {
+    await run(`cannot create folder ${dir}`, () => localFileOps.mkdirp(dir));
+    await run(`cannot write ${file}`, () => localFileOps.writeNew(temp, content, mode));
+    const created = await fs.link(temp, file).then(
+      () => true,
+      (err: unknown) => {
+        if (errnoCode(err) === 'EEXIST') return false;
+        throw fsError(subject, `cannot create ${file}`, err);
+      },
+    );
+    if (created) {
+      await run(`cannot flush folder ${dir}`, () => localFileOps.syncDir(dir));
+      return content;
+    }
+    const existing = await readFileIfExists(subject, file);
+    if (existing === null) throw new PluginIoError(subject, `${file} was removed while it was being created`, undefined);
+    return existing;
+  } finally {
+    await fs.rm(temp, { force: true }).catch(() => undefined);
+  }
+}
+
 /** A local file's text, `null` when it does not exist. Kept here with the writers so every plugin reads alike. */
 // The callback readFile, promisified: several times faster than fs.promises.readFile on small files, which
 // `check` reads by the thousand.

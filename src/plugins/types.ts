@@ -32,6 +32,11 @@ export interface StoragePlugin {
   get(name: string, kind: ArtifactKind): Promise<string | null>;
   /** Atomic write; keys are written readable by the owner only. */
   put(name: string, kind: ArtifactKind, content: string, message?: string): Promise<void>;
+  /**
+   * Stores `<name>.<kind>` only if it is absent, atomically even against other workers; returns what is stored
+   * afterwards: `content`, or what another writer stored first.
+   */
+  create(name: string, kind: ArtifactKind, content: string, message?: string): Promise<string>;
   /** Removes `<name>.<kind>`; nothing happens when it is absent. */
   remove(name: string, kind: ArtifactKind, message?: string): Promise<void>;
   close(): Promise<void>;

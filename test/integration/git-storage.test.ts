@@ -203,6 +203,18 @@ describe('git storage', () => {
     for (const n of names) assert.equal(await a.get(n, 'crt'), `${n}\n`);
   });
 
+  it('creates an artifact once when two workers create it at the same time: both get the first one stored', async () => {
+    const remote = await bareRepo('create-race.git');
+    const parameters = { git_url: `file://${remote}` };
+    const [a, b] = await Promise.all([open('create-1', parameters), open('create-2', parameters)]);
+    const [fromA, fromB] = await Promise.all([a.create('ca', 'key', 'key of a\n'), b.create('ca', 'key', 'key of b\n')]);
+    const stored = await git('--git-dir', remote, 'show', 'main:ca.key');
+    assert.equal(fromA, stored);
+    assert.equal(fromB, stored);
+    assert.equal((await commits(remote)).length, 1, 'one commit: the loser changed nothing');
+    assert.equal(await b.create('ca', 'key', 'another\n'), stored, 'an existing artifact is never replaced');
+  });
+
   it('waits while another process holds the clone, and takes over a lock its dead holder left', async () => {
     const remote = await bareRepo('locked.git');
     const storage = await open('cache-lock', { git_url: `file://${remote}` });

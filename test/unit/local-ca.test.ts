@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { ArtifactKind, Blueprint, CertificateAuthoritySpec } from '../../src/blueprint/types';
 import { createLocalCa } from '../../src/plugins/ca/local-ca';
+import { createLocalStorage } from '../../src/plugins/storage/local';
 import { findPlugin } from '../../src/plugins/registry';
 import type { CaPlugin, PluginContext, StoragePlugin } from '../../src/plugins/types';
 import { createCsr, createSelfSignedCa, daysLeft, describeKey, generatePrivateKey, parseCertificate, verifyChain } from '../../src/x509';
@@ -19,6 +23,10 @@ class MemoryStorage implements StoragePlugin {
   async put(name: string, kind: ArtifactKind, content: string): Promise<void> {
     this.files.set(`${name}.${kind}`, content);
     this.writes.push(`${name}.${kind}`);
+  }
+  async create(name: string, kind: ArtifactKind, content: string): Promise<string> {
+    if (!this.files.has(`${name}.${kind}`)) await this.put(name, kind, content);
+    return this.files.get(`${name}.${kind}`)!;
   }
   async remove(name: string, kind: ArtifactKind): Promise<void> {
     this.files.delete(`${name}.${kind}`);
@@ -97,6 +105,25 @@ describe('local-ca', () => {
     for (const issued of [first, second]) {
       assert.deepEqual(issued.chain, [caCert]);
       assert.deepEqual(verifyChain(issued.certificate, [caCert]), { ok: true });
+    }
+  });
+
+  it('bootstraps one CA when several lifecycles need it at the same moment', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'autossl-local-ca-'));
+    try {
+      const spec = caSpec({ create_if_missing: true });
+      const local = { ...spec, storage: { type: 'local', declaredType: 'local', parameters: { path: dir } } };
+      const issued = await Promise.all(
+        Array.from({ length: 6 }, async () => issue(await createLocalCa(local, context(await createLocalStorage(local.storage, {} as never))))),
+      );
+      const stored = await fs.readFile(path.join(dir, 'internal-ca.crt'), 'utf8');
+      for (const { certificate, chain } of issued) {
+        assert.deepEqual(chain, [stored]);
+        assert.deepEqual(verifyChain(certificate, [stored]), { ok: true });
+      }
+      assert.deepEqual((await fs.readdir(dir)).sort(), ['internal-ca.crt', 'internal-ca.key'], 'no temporary file left');
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 

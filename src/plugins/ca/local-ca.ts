@@ -78,10 +78,11 @@ async function loadCa(
     );
   }
   // Key first: if storing the certificate fails, the next attempt certifies the same key instead of replacing it.
-  const key = storedKey ?? (await generatePrivateKey({ type: 'ec', curve: 'P-256' }));
-  if (storedKey === null) await storage.put(s.keyName, 'key', key, `${subject}: new CA private key`);
-  const certificate = await createSelfSignedCa({ keyPem: key, commonName: s.commonName, validityDays: CA_VALIDITY_DAYS });
-  await storage.put(s.certificateName, 'crt', certificate, `${subject}: new CA certificate`);
+  // Created only if absent: lifecycles started together bootstrap one CA, and each uses what the first stored.
+  const key =
+    storedKey ?? (await storage.create(s.keyName, 'key', await generatePrivateKey({ type: 'ec', curve: 'P-256' }), `${subject}: new CA private key`));
+  const ownCertificate = await createSelfSignedCa({ keyPem: key, commonName: s.commonName, validityDays: CA_VALIDITY_DAYS });
+  const certificate = await storage.create(s.certificateName, 'crt', ownCertificate, `${subject}: new CA certificate`);
   return { key, certificate };
 }
 

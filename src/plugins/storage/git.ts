@@ -395,6 +395,19 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
             return true;
           });
         }),
+      create: (name, kind, content, message) =>
+        queued(async () => {
+          const { rel, abs } = fileOf(name, kind);
+          let stored = content;
+          // Runs again on the other writer's tip after a lost push race, and then finds their file.
+          await change(rel, 'store', message, async () => {
+            const existing = await readFileIfExists(subject, abs);
+            if (existing !== null) stored = existing;
+            else await writeFileAtomic(subject, abs, content, kind === 'key' ? KEY_FILE_MODE : PUBLIC_FILE_MODE);
+            return existing === null;
+          });
+          return stored;
+        }),
       remove: (name, kind, message) =>
         queued(async () => {
           const { rel, abs } = fileOf(name, kind);
