@@ -169,12 +169,31 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<TestPebble>
   };
 }
 
-/** Serves `/.well-known/acme-challenge/<token>` from the first folder holding the file, on 127.0.0.1:`port`. */
-export async function serveAcmeDirs(port: number, dirs: string[]): Promise<{ requests: string[]; close(): Promise<void> }> {
+export interface AcmeDirServer {
+  requests: string[];
+  /** Requests waiting at the gate (`hold: true`), unanswered. */
+  held(): number;
+  /** Opens the gate: held requests and all later ones are answered from the folders as they are then. */
+  release(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `/.well-known/acme-challenge/<token>` from the first folder holding the file, on 127.0.0.1:`port`.
+ * With `hold: true` every request waits until `release()`, like a web server that hangs: the ACME order stays
+ * pending for as long as a test needs.
+ */
+export async function serveAcmeDirs(port: number, dirs: string[], opts: { hold?: boolean } = {}): Promise<AcmeDirServer> {
   const requests: string[] = [];
+  let held = 0;
+  let release = (): void => undefined;
+  const gate = opts.hold ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
   const server = http.createServer(async (req, res) => {
     const token = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '')?.[1];
     requests.push(req.url ?? '');
+    held += 1;
+    await gate;
+    held -= 1;
     for (const dir of token ? dirs : []) {
       const content = await fs.readFile(path.join(dir, token!), 'utf8').catch(() => null);
       if (content !== null) {
@@ -185,5 +204,13 @@ export async function serveAcmeDirs(port: number, dirs: string[]): Promise<{ req
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
-  return { requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    requests,
+    held: () => held,
+    release: () => release(),
+    close: () => {
+      release();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }
