@@ -214,4 +214,75 @@ storage: { type: local, parameters: { path: ${base}/storage } }
     for (const d of acmeDirs) assert.deepEqual(await fs.readdir(d), [], `challenge files left in ${d}`);
     await kill9(worker);
   });
+
+  it('deploys once to each server when the worker is killed between two deploys', async () => {
+    const base = await tempDir('autossl-crash-deploy-');
+    const name = 'deploys.crash.test';
+    const sshd = await startSshd();
+    closers.push(() => sshd.stop());
+    const local = path.join(base, 'web-local');
+    const remote = path.join(base, 'web-ssh');
+    const reloads = path.join(base, 'reloads');
+    const release = path.join(base, 'release');
+    // The SSH server's reload hangs until the test releases it: its files are written, its deploy not finished.
+    const reload = `echo started >> ${reloads}; while [ ! -e ${release} ]; do sleep 0.1; done`;
+    const file = path.join(base, `${name}.yaml`);
+    await fs.writeFile(
+      file,
+      `name: ${name}
+servers:
+  - { type: local, parameters: { path: ${local} } }
+  - type: ssh
+    parameters:
+      host: ${sshd.host}
+      port: ${sshd.port}
+      username: ${sshd.username}
+      private_key_file: ${sshd.userKeyFile}
+      known_hosts_file: ${sshd.knownHostsFile}
+      path: ${remote}
+      reload_command: '${reload}'
+certificate: { type: DV, certificate_authority: Local, common_name: ${name}, private_key_type: ECDSA }
+certificate_authorities:
+  - name: Local test CA
+    key: Local
+    type: local-ca
+    storage: { type: local, parameters: { path: ${base}/ca } }
+    parameters: { ca_private_key: ca, ca_certificate: ca, create_if_missing: true }
+storage: { type: local, parameters: { path: ${base}/storage } }
+`,
+    );
+    const [blueprint] = await loadBlueprints({ blueprint: file });
+    const workflowId = workflowIdFor(blueprint.name);
+
+    const t = await freshWorker();
+    const session = sessionOf(t);
+    const requestId = await requestCycle(session, blueprint, {});
+    const started = async () => (await fs.readFile(reloads, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+    await until('the SSH server\'s reload to start', async () => (await started()) === 1);
+    // The Temporal server has recorded the local deploy as done: the kill falls between the two deploys.
+    await until('the local deploy to complete', async () => {
+      const events = (await t.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      const deploys = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deployToServer').map((e) => String(e.eventId)));
+      return events.some((e) => deploys.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)));
+    });
+    // Each deploy renames new files into place: an inode that stays the same is a file not written again.
+    const written = async () =>
+      Promise.all([local, remote].flatMap((d) => ['key', 'crt'].map(async (k) => `${d}/${name}.${k} inode ${(await fs.stat(path.join(d, `${name}.${k}`))).ino}`)));
+    const before = await written();
+
+    await kill9(worker!);
+    const killedAt = Date.now();
+    worker = startWorker(t.address);
+    await fs.writeFile(release, '');
+    const { status } = await waitForCycle(session, workflowId, requestId, silent, 45_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${workerLog}`);
+    });
+    console.log(`between two deploys: cycle complete ${Date.now() - killedAt} ms after the kill`);
+    assert.equal(status.state, 'Ready', status.reason);
+    await assertDeployedEverywhere([local, remote], name, path.join(base, 'storage'), status.stored?.serial);
+    assert.deepEqual(await written(), before, 'each server written once');
+    // The interrupted deploy was finished, reload included, by the new worker.
+    assert.equal(await started(), 2, 'the reload ran again after the crash');
+    await kill9(worker);
+  });
 });
