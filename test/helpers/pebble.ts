@@ -4,6 +4,7 @@
 //
 //   const pebble = await startPebble();                 // AUTOSSL_PEBBLE (e.g. a newer build with ARI) or PATH
 //   const web = await serveAcmeDirs(pebble.httpPort, [dirA, dirB]);
+//   ... serveAcmeDirs(port, dirs, { hold: true }): validations wait (web.held()) until web.release()
 //   ... acme_api.production: pebble.directoryUrl, parameters.ca_bundle: pebble.caBundlePath
 //   await pebble.stopCa(); await pebble.startCa();     // the CA away for a while, back on the same ports
 //   await web.close(); await pebble.stop();
