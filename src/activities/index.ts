@@ -29,11 +29,13 @@ async function withStorage<T>(blueprint: Blueprint, env: PluginEnvironment, fn: 
 }
 
 /**
- * Heartbeats while a long call runs, so a dead worker is noticed and the activity retried elsewhere. Every
- * heartbeat carries the current `details`: a heartbeat without them would erase what the next attempt needs.
+ * Heartbeats while a long call runs, so a dead worker is noticed (the workflow's heartbeat timeout) and the
+ * activity retried elsewhere within seconds. Every heartbeat carries the current `details`: a heartbeat without
+ * them would erase what the next attempt needs.
  */
 async function heartbeating<T>(details: () => unknown, fn: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => Context.current().heartbeat(details()), 5_000);
+  const context = Context.current();
+  const timer = setInterval(() => context.heartbeat(details()), 5_000);
   try {
     return await fn();
   } finally {
@@ -133,7 +135,8 @@ export function createActivities(env: PluginEnvironment) {
         throw new CertificateRejected(`stored certificate changed (${storedSerial}, expected ${serial}); the next cycle deploys it`);
       }
       if (!keyMatchesCertificate(pair.key, leaf)) throw new CertificateRejected(`stored key and certificate ${serial} of '${blueprint.name}' do not match`);
-      await using(await openServer(blueprint, serverId, env), (server) => server.deploy({ key: pair.key!, certificate: leaf, chain }));
+      const deploy = (server: ServerPlugin) => heartbeating(() => undefined, () => server.deploy({ key: pair.key!, certificate: leaf, chain }));
+      await using(await openServer(blueprint, serverId, env), deploy);
     },
 
     /** One line of the blueprint's LocalFileTracking log (`tracking:`), for those who consume AutoSSL's record. */

@@ -28,6 +28,8 @@ export interface AtomicFileOps {
   remove(file: string): Promise<void>;
   /** Makes the renames done in `dir` survive a crash. */
   syncDir(dir: string): Promise<void>;
+  /** True when `file` exists with exactly `content` and `mode`. */
+  holds(file: string, content: string, mode: number): Promise<boolean>;
   /** Turns a failure of one of the primitives into a typed plugin error. */
   classify(subject: string, action: string, err: unknown): PluginError;
 }
@@ -76,6 +78,10 @@ export const localFileOps: AtomicFileOps = {
     } finally {
       await handle.close();
     }
+  },
+  async holds(file, content, mode) {
+    const [stat, current] = await Promise.all([fs.stat(file).catch(() => null), readText(file, 'utf8').catch(() => null)]);
+    return stat !== null && (stat.mode & 0o7777) === mode && current === content;
   },
   classify: fsError,
 };
@@ -175,13 +181,23 @@ export function writeFileAtomic(subject: string, file: string, content: string, 
   return writeFilesAtomic(subject, [{ path: file, content, mode }], ops);
 }
 
-/** Deploys a private key (0600) and its certificate (0644) together: both new or both old. */
+/**
+ * `writeFilesAtomic` for a deploy, which may be a retry: files that all hold exactly what would be written are
+ * left alone, so a server is written once however often its deploy is attempted.
+ */
+export async function deployFilesOnce(subject: string, files: FileToWrite[], ops: AtomicFileOps = localFileOps): Promise<void> {
+  const held = await Promise.all(files.map((f) => ops.holds(f.path, f.content, f.mode).catch(() => false)));
+  if (held.every(Boolean)) return;
+  await writeFilesAtomic(subject, files, ops);
+}
+
+/** Deploys a private key (0600) and its certificate (0644) together: both new or both old, and only once. */
 export function deployPairAtomic(
   subject: string,
   pair: { keyPath: string; key: string; certificatePath: string; certificate: string },
   ops: AtomicFileOps = localFileOps,
 ): Promise<void> {
-  return writeFilesAtomic(
+  return deployFilesOnce(
     subject,
     [
       { path: pair.keyPath, content: pair.key, mode: KEY_FILE_MODE },

@@ -34,5 +34,9 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     // Certificates sleep for weeks: keeping thousands cached only costs memory, and each run's history is a
     // single short cycle (continue-as-new), so a wake-up replays in no time.
     maxCachedWorkflows: MAX_CACHED_WORKFLOWS,
+    // Heartbeats go out as they are made instead of being held back for most of the heartbeat timeout: the
+    // issuance heartbeats its HTTP-01 tokens before placing each, and the next attempt can only remove the
+    // files a dead worker left if the server has heard of every one of them.
+    maxHeartbeatThrottleInterval: 0,
   });
 }

@@ -62,9 +62,12 @@ const retry = (maximumAttempts: number): RetryPolicy => ({
 });
 
 const activities = (options: ActivityOptions) => proxyActivities<Activities>(options);
+// Long activities heartbeat every few seconds: a worker killed in the middle is noticed after this long, and
+// the activity retried on another, instead of waiting for its whole start-to-close timeout.
+const HEARTBEAT_TIMEOUT = '20s';
 const quick = (summary: string) => activities({ startToCloseTimeout: '2m', retry: retry(5), summary });
 const issuing = (summary: string) =>
-  activities({ startToCloseTimeout: '15m', heartbeatTimeout: '1m', retry: retry(8), summary });
+  activities({ startToCloseTimeout: '15m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: retry(8), summary });
 // Tracking log and notifications: a few quick tries, then the cycle goes on without them.
 const reporting = (summary: string) =>
   activities({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 3 }, summary });
@@ -369,7 +372,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       ids.map(async (id) => {
         const server = status.servers.find((s) => s.id === id)!;
         try {
-          await activities({ startToCloseTimeout: '5m', retry: retry(3), summary: `deploy to ${server.label}` }).deployToServer(blueprint, id, serial);
+          await activities({ startToCloseTimeout: '5m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: retry(3), summary: `deploy to ${server.label}` }).deployToServer(blueprint, id, serial);
           server.failures = 0;
           server.lastError = undefined;
           server.lastDeployedAt = new Date().toISOString();

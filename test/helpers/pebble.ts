@@ -4,6 +4,7 @@
 //
 //   const pebble = await startPebble();                 // AUTOSSL_PEBBLE (e.g. a newer build with ARI) or PATH
 //   const web = await serveAcmeDirs(pebble.httpPort, [dirA, dirB]);
+//   ... serveAcmeDirs(port, dirs, { hold: true }): validations wait (web.held()) until web.release()
 //   ... acme_api.production: pebble.directoryUrl, parameters.ca_bundle: pebble.caBundlePath
 //   await pebble.stopCa(); await pebble.startCa();     // the CA away for a while, back on the same ports
 //   await web.close(); await pebble.stop();
@@ -169,12 +170,31 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<TestPebble>
   };
 }
 
-/** Serves `/.well-known/acme-challenge/<token>` from the first folder holding the file, on 127.0.0.1:`port`. */
-export async function serveAcmeDirs(port: number, dirs: string[]): Promise<{ requests: string[]; close(): Promise<void> }> {
+export interface AcmeDirServer {
+  requests: string[];
+  /** Requests waiting at the gate (`hold: true`), unanswered. */
+  held(): number;
+  /** Opens the gate: held requests and all later ones are answered from the folders as they are then. */
+  release(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `/.well-known/acme-challenge/<token>` from the first folder holding the file, on 127.0.0.1:`port`.
+ * With `hold: true` every request waits until `release()`, like a web server that hangs: the ACME order stays
+ * pending for as long as a test needs.
+ */
+export async function serveAcmeDirs(port: number, dirs: string[], opts: { hold?: boolean } = {}): Promise<AcmeDirServer> {
   const requests: string[] = [];
+  let held = 0;
+  let release = (): void => undefined;
+  const gate = opts.hold ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
   const server = http.createServer(async (req, res) => {
     const token = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '')?.[1];
     requests.push(req.url ?? '');
+    held += 1;
+    await gate;
+    held -= 1;
     for (const dir of token ? dirs : []) {
       const content = await fs.readFile(path.join(dir, token!), 'utf8').catch(() => null);
       if (content !== null) {
@@ -185,5 +205,13 @@ export async function serveAcmeDirs(port: number, dirs: string[]): Promise<{ req
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
-  return { requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    requests,
+    held: () => held,
+    release: () => release(),
+    close: () => {
+      release();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -78,6 +78,25 @@ describe('local server deploy', () => {
     assert.equal(await mode(path.join(root, 'site.key')), 0o600);
   });
 
+  test('a retried deploy of the pair already in place writes nothing; a changed file or mode is written again', async () => {
+    const srv = await server({ path: root });
+    const key = path.join(root, 'site.key');
+    const crt = path.join(root, 'site.crt');
+    const inodes = async () => [(await fs.stat(key)).ino, (await fs.stat(crt)).ino];
+    await srv.deploy({ key: KEY_NEW, certificate: CRT_NEW, chain: [] });
+    const first = await inodes();
+    await srv.deploy({ key: KEY_NEW, certificate: CRT_NEW, chain: [] });
+    assert.deepEqual(await inodes(), first, 'same pair: the files are not replaced');
+
+    await fs.chmod(key, 0o644);
+    await srv.deploy({ key: KEY_NEW, certificate: CRT_NEW, chain: [] });
+    assert.equal(await mode(key), 0o600, 'a key left readable by others is written again');
+    await fs.writeFile(crt, CRT_OLD);
+    await srv.deploy({ key: KEY_NEW, certificate: CRT_NEW, chain: [] });
+    assert.deepEqual(await srv.readCurrent(), { certificate: CRT_NEW, key: KEY_NEW });
+    assert.deepEqual(await leftovers(root), []);
+  });
+
   test('a folder where the certificate belongs fails the deploy, keeps the previous key and names the path', async () => {
     await fs.writeFile(path.join(root, 'site.key'), KEY_OLD, { mode: 0o600 });
     await fs.mkdir(path.join(root, 'site.crt'));

@@ -11,7 +11,7 @@ import { Client, utils, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import type { ServerSpec } from '../../blueprint/types';
 import { assertChallengeToken } from '../challenge';
 import { PluginConfigError, PluginError, PluginIoError, errnoCode, fsError } from '../errors';
-import { FOLDER_MODE, KEY_FILE_MODE, PUBLIC_FILE_MODE, assertFileName, writeFileAtomic, writeFilesAtomic, type AtomicFileOps } from '../fs-atomic';
+import { FOLDER_MODE, KEY_FILE_MODE, PUBLIC_FILE_MODE, assertFileName, deployFilesOnce, writeFileAtomic, type AtomicFileOps } from '../fs-atomic';
 import { fingerprint, hostKeyAlgorithms, judgeHostKey, keyType, knownHostsName, knownKeysFor, normaliseFingerprint, type KnownKey } from '../ssh-host-key';
 import { formatEndpoint, parseEndpoint, servedCertificate, type Endpoint } from '../tls-probe';
 import type { PluginContext, ServerFactory, ServerPlugin } from '../types';
@@ -203,7 +203,8 @@ class SshServer implements ServerPlugin {
   async deploy(pair: { key: string; certificate: string; chain: string[] }): Promise<void> {
     const parts = this.spec.parameters.deploy_full_chain === true ? [pair.certificate, ...pair.chain] : [pair.certificate];
     await this.run(async (session) => {
-      await writeFilesAtomic(
+      // A retried deploy finds its files in place and only reloads and verifies again.
+      await deployFilesOnce(
         this.subject,
         [
           { path: this.file('key'), content: pair.key, mode: this.settings.keyMode },
@@ -594,6 +595,11 @@ class SshServer implements ServerPlugin {
         if (!handle) return;
         await extension('fsync@openssh.com', (cb) => sftp.ext_openssh_fsync(handle, cb)).catch(() => undefined);
         await call((cb) => sftp.close(handle, cb)).catch(() => undefined);
+      },
+      holds: async (file, content, mode) => {
+        const stat = await call<{ mode: number }>((cb) => sftp.stat(file, cb)).catch(() => null);
+        if (stat === null || (stat.mode & 0o7777) !== mode) return false;
+        return (await this.readIfExists(sftp, file)) === content;
       },
       classify,
     };
