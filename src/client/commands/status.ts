@@ -122,7 +122,7 @@ export async function run(ctx: Context): Promise<number> {
         if (!s) continue;
         for (const server of s.servers) {
           if (server.state === 'ok') continue;
-          const detail = server.lastError ?? server.reasons.join('; ');
+          const detail = server.lastError ?? (server.reasons.join('; ') || 'not inspected yet');
           // Plugin errors start with the server's label, which the line names already.
           const said = detail.startsWith(`${server.label}: `) ? detail.slice(server.label.length + 2) : detail;
           ctx.io.out(`  ${s.name} ${server.label}: ${server.state} - ${said}`);
