@@ -20,7 +20,7 @@ import { workflowIdFor, type LifecycleStatus } from '../../src/workflows/definit
 import { parseCertificate } from '../../src/x509';
 import { runCli } from '../helpers/cli';
 import { startGitHttp } from '../helpers/git-http';
-import { startLifecycleHarness, type LifecycleHarness } from '../helpers/lifecycle';
+import { everyString, startLifecycleHarness, type LifecycleHarness } from '../helpers/lifecycle';
 import { serveAcmeDirs, startPebble } from '../helpers/pebble';
 import { daysAgo, issueLeaf, makeCa, makeTempDir, writeBlueprint } from '../helpers/pki';
 import { startSshd } from '../helpers/sshd';
@@ -343,6 +343,14 @@ describe('faults: retried, shown by autossl status, recovered without a person',
     assert.equal(parseCertificate(inGit).serial, serial, 'the certificate is in the remote');
     assert.equal(await serialOf(path.join(dir, name, 'web', `${name}.crt`)), serial);
     assert.ok(again.requests.some((r) => r.authorised && r.path.endsWith('/git-receive-pack')), 'pushed with the password');
+    // Failures are recorded in history with git's words: the password must be in none of them.
+    let history = '';
+    for await (const run of harness.temporal.client.workflow.list({ query: `WorkflowId = '${workflowIdFor(name)}'` })) {
+      history += everyString(await harness.temporal.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory());
+    }
+    assert.match(history, /Failed to connect|Couldn't connect/, 'the failures are in the history');
+    assert.ok(!history.includes(GIT_PASSWORD) && !history.includes(encodeURIComponent(GIT_PASSWORD)), 'the git password is in the history');
+    assert.doesNotMatch(history, /PRIVATE KEY/);
     await finish(t, b, back);
   });
 
