@@ -252,7 +252,7 @@ describe('faults: retried, shown by autossl status, recovered without a person',
       ],
     });
     const label = `ssh:${sshd.username}@127.0.0.1:${sshd.port}:${folder}`;
-    const refused = `cannot connect to 127.0.0.1:${sshd.port}: ECONNREFUSED`;
+    const refused = `cannot connect to 127.0.0.1:${sshd.port}: connection refused (ECONNREFUSED)`;
 
     await sshd.kill();
     await start(b);
