@@ -261,7 +261,8 @@ describe('faults: retried, shown by autossl status, recovered without a person',
       const server = (await current(b)).status.servers[0];
       assert.ok(server.failures >= 2, JSON.stringify(server));
     });
-    const failing = await eventually('status showing the SSH failure', 30_000, async () => {
+    // Degraded is the state between cycles (one every few seconds here): status is read until it catches one.
+    const failing = await eventually('status showing the SSH failure', 45_000, async () => {
       const seen = await autosslStatus(file);
       assert.equal(seen.json.state, 'Degraded', seen.json.reason);
       assert.equal(seen.json.reason, `${label}: ${refused}`);
@@ -375,7 +376,7 @@ describe('faults: retried, shown by autossl status, recovered without a person',
       const server = (await current(b)).status.servers[0];
       assert.ok(server.failures >= 2, JSON.stringify(server));
     });
-    await eventually('status showing the full disk', 30_000, async () => {
+    await eventually('status showing the full disk', 45_000, async () => {
       const seen = await autosslStatus(file);
       assert.equal(seen.json.state, 'Degraded', seen.json.reason);
       assert.equal(seen.json.servers[0].lastError, `${label}: ${full}`);
