@@ -1,6 +1,7 @@
 // Typed plugin failures. The activity layer turns them into Temporal failures: `name` becomes the failure type
 // (set literally so bundling or minifying cannot change it) and `retryable` decides whether Temporal retries.
 // Messages name the plugin and the path involved, never file content: a key may be in the content.
+import { getSystemErrorMap } from 'node:util';
 
 export abstract class PluginError extends Error {
   abstract override readonly name: string;
@@ -48,6 +49,14 @@ const LAYOUT_PROBLEMS: Record<string, string> = {
   ENAMETOOLONG: 'the path is too long',
 };
 
+/** libuv's wording of each errno code ('no space left on device'), which is what an admin searches for. */
+let systemMessages: Map<string, string> | undefined;
+
+export function describeErrno(code: string): string | undefined {
+  systemMessages ??= new Map([...getSystemErrorMap().values()]);
+  return systemMessages.get(code);
+}
+
 export function errnoCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
@@ -57,9 +66,9 @@ export function errnoCode(err: unknown): string | undefined {
 export function fsError(subject: string, action: string, err: unknown): PluginError {
   if (err instanceof PluginError) return err;
   const code = errnoCode(err);
-  const detail = code ? `${action} (${code})` : action;
   const problem = code && Object.hasOwn(LAYOUT_PROBLEMS, code) ? LAYOUT_PROBLEMS[code] : undefined;
-  return problem
-    ? new PluginConfigError(subject, `${detail}: ${problem}`, { cause: err })
-    : new PluginIoError(subject, detail, code, { cause: err });
+  if (problem) return new PluginConfigError(subject, `${action} (${code}): ${problem}`, { cause: err });
+  const why = code && describeErrno(code);
+  const detail = !code ? action : why ? `${action}: ${why} (${code})` : `${action} (${code})`;
+  return new PluginIoError(subject, detail, code, { cause: err });
 }

@@ -5,17 +5,19 @@
 //   server.urlOf('repo.git')        // http://127.0.0.1:<port>/repo.git
 //   server.requests                 // every request: method, path, and whether it was authorised
 //   await server.stop();
+//   await startGitHttp({ ..., port: server.port })    // the remote back, at the same URLs
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface GitHttpServer {
+  port: number;
   urlOf(repo: string): string;
   requests: { method: string; path: string; authorised: boolean }[];
   stop(): Promise<void>;
 }
 
-export async function startGitHttp(opts: { projectRoot: string; username: string; password: string }): Promise<GitHttpServer> {
+export async function startGitHttp(opts: { projectRoot: string; username: string; password: string; port?: number }): Promise<GitHttpServer> {
   const expected = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
   const requests: GitHttpServer['requests'] = [];
   const server = http.createServer((req, res) => {
@@ -60,9 +62,10 @@ export async function startGitHttp(opts: { projectRoot: string; username: string
       res.writeHead(status, headers).end(all.subarray(end + gap));
     });
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(opts.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
+    port,
     urlOf: (repo) => `http://127.0.0.1:${port}/${repo}`,
     requests,
     stop: () => new Promise((resolve) => server.close(() => resolve())),

@@ -169,6 +169,20 @@ describe('connections', () => {
     await server.close();
   });
 
+  test('a refused connection is retryable and says so in words', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const server = sshServer({ port: closedPort, username: 'deploy', private_key_file: path.join(dir, 'a'), accept_unknown_host_key: true });
+    await assert.rejects(server.readCurrent(), (err: unknown) => {
+      assert.ok(err instanceof PluginIoError, String(err));
+      assert.equal(err.detail, `cannot connect to 127.0.0.1:${closedPort}: connection refused (ECONNREFUSED)`);
+      return true;
+    });
+    await server.close();
+  });
+
   test('outside an activity (check), load no @temporalio module', async () => {
     const plugin = require.resolve('../../src/plugins/servers/ssh');
     const script = `

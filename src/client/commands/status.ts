@@ -1,4 +1,7 @@
 // `autossl status`: what each lifecycle workflow is doing, from the workflows themselves.
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
+import type { temporal } from '@temporalio/proto';
 import { workflowIdFor, type LifecycleStatus } from '../../workflows/definitions';
 import { CONNECTION_OPTIONS, EXIT, type CommandSpec } from '../cli';
 import { loadFromOptions, type Context } from '../context';
@@ -10,11 +13,72 @@ export const spec: CommandSpec = {
   summary: 'Show the state of certificate workflows (all running ones, or those of --blueprint).',
   description: [
     'Queries the lifecycle workflows: state and why, stored certificate expiry, renewal time, per-server state',
-    'and last error, next wake-up. Without --blueprint, lists every running certificate workflow.',
+    'and last error, next wake-up, and any step failing and being retried right now (with its last error).',
+    'Without --blueprint, lists every running certificate workflow.',
     'Exit 0 when all are Ready, 1 when any is not (or is missing), 2 when no Temporal server answers.',
   ].join('\n'),
   options: { json: { type: 'boolean', help: 'Print JSON.' }, ...CONNECTION_OPTIONS },
 };
+
+/** A step of the current cycle that failed at least once and that Temporal is retrying. */
+export interface RetryingStep {
+  /** What the step does, as a person would say it. */
+  step: string;
+  /** The activity type, for searching the Web UI or the history. */
+  activity: string;
+  /** Attempts that failed so far. */
+  failedAttempts: number;
+  /** Attempts allowed in all; 0 for no limit. */
+  maximumAttempts: number;
+  /** The last attempt's error message (the plugin's, no stack trace). */
+  error: string;
+  /** Its type, e.g. PluginIoError. */
+  errorType?: string;
+  /** When the next attempt starts (ISO); absent while an attempt is running. */
+  nextAttemptAt?: string;
+}
+
+/** Activities of the lifecycle workflow (src/activities) and what each does. */
+const STEPS: Record<string, string> = {
+  inspect: 'inspect storage and servers',
+  prepareRenewal: 'make key and CSR',
+  issueCertificate: 'order the certificate from the CA',
+  storeCertificate: 'store the certificate',
+  deployToServer: 'deploy',
+  track: 'write the tracking log',
+  notify: 'notify',
+};
+
+/** The pending activities of a workflow that have failed at least once, oldest first. */
+export function retryingSteps(pending: temporal.api.workflow.v1.IPendingActivityInfo[]): RetryingStep[] {
+  return pending
+    .filter((a) => (a.attempt ?? 1) > 1 && a.lastFailure)
+    .sort((a, b) => (optionalTsToMs(a.scheduledTime) ?? 0) - (optionalTsToMs(b.scheduledTime) ?? 0))
+    .map((a) => {
+      const activity = a.activityType?.name ?? 'activity';
+      const next = optionalTsToMs(a.nextAttemptScheduleTime);
+      const type = a.lastFailure!.applicationFailureInfo?.type;
+      return {
+        step: STEPS[activity] ?? activity,
+        activity,
+        failedAttempts: (a.attempt ?? 1) - 1,
+        maximumAttempts: a.maximumAttempts ?? 0,
+        // One line: a message with line breaks would break the table layout of the text output.
+        error: (a.lastFailure!.message ?? '').replace(/\s*\n\s*/g, '; ').trim() || 'failed without a message',
+        ...(type && { errorType: type }),
+        ...(next !== undefined && { nextAttemptAt: new Date(next).toISOString() }),
+      };
+    });
+}
+
+/** "deploy: attempt 2 of 3 failed, next in 4 s: <error>" */
+export function describeRetry(r: RetryingStep, now: number): string {
+  const of = r.maximumAttempts > 0 ? ` of ${r.maximumAttempts}` : '';
+  const next = r.nextAttemptAt
+    ? `next in ${Math.max(0, Math.ceil((Date.parse(r.nextAttemptAt) - now) / 1000))} s`
+    : `attempt ${r.failedAttempts + 1} running`;
+  return `${r.step}: attempt ${r.failedAttempts}${of} failed, ${next}: ${r.error}`;
+}
 
 async function runningIds(session: Session): Promise<string[]> {
   const ids: string[] = [];
@@ -24,15 +88,29 @@ async function runningIds(session: Session): Promise<string[]> {
   return ids.sort();
 }
 
+/** Steps being retried: the workflow's status cannot know, since it only hears of an activity when it gives up. */
+async function pendingRetries(session: Session, workflowId: string): Promise<RetryingStep[]> {
+  try {
+    const { raw } = await session.client.workflow.getHandle(workflowId).describe();
+    return retryingSteps(raw.pendingActivities ?? []);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return [];
+    throw err;
+  }
+}
+
 export async function run(ctx: Context): Promise<number> {
   const blueprints = await loadFromOptions(ctx, false);
   const session = await connect(targetFrom(ctx.values));
   try {
     const ids = blueprints.length ? blueprints.map((b) => workflowIdFor(b.name)) : await runningIds(session);
-    const found: { id: string; status: LifecycleStatus | null }[] = [];
-    for (const id of ids) found.push({ id, status: await queryStatus(session, id) });
+    const found: { id: string; status: LifecycleStatus | null; retrying: RetryingStep[] }[] = [];
+    for (const id of ids) {
+      const [status, retrying] = await Promise.all([queryStatus(session, id), pendingRetries(session, id)]);
+      found.push({ id, status, retrying });
+    }
     if (ctx.values.json) {
-      ctx.io.out(JSON.stringify(found.map((f) => ({ workflowId: f.id, ...(f.status ?? { state: 'NotStarted' }) })), null, 2));
+      ctx.io.out(JSON.stringify(found.map((f) => ({ workflowId: f.id, ...(f.status ? { ...f.status, retrying: f.retrying } : { state: 'NotStarted' }) })), null, 2));
     } else {
       const rows = found.map(({ id, status: s }) =>
         s
@@ -40,10 +118,16 @@ export async function run(ctx: Context): Promise<number> {
           : [id, 'NotStarted', '-', '-', '-', "no workflow: run 'autossl renew' or 'autossl server'"],
       );
       ctx.io.out(table(['certificate', 'state', 'expires', 'servers ok', 'next wake', 'reason'], rows));
-      for (const { status: s } of found) {
-        for (const server of s?.servers ?? []) {
-          if (server.state !== 'ok') ctx.io.out(`  ${s!.name} ${server.label}: ${server.state} - ${server.lastError ?? server.reasons.join('; ')}`);
+      for (const { status: s, retrying } of found) {
+        if (!s) continue;
+        for (const server of s.servers) {
+          if (server.state === 'ok') continue;
+          const detail = server.lastError ?? (server.reasons.join('; ') || 'not inspected yet');
+          // Plugin errors start with the server's label, which the line names already.
+          const said = detail.startsWith(`${server.label}: `) ? detail.slice(server.label.length + 2) : detail;
+          ctx.io.out(`  ${s.name} ${server.label}: ${server.state} - ${said}`);
         }
+        for (const r of retrying) ctx.io.out(`  ${s.name} retrying ${describeRetry(r, Date.now())}`);
       }
     }
     return found.every((f) => f.status?.state === 'Ready') ? EXIT.ok : EXIT.action;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Client, utils, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import type { ServerSpec } from '../../blueprint/types';
 import { assertChallengeToken } from '../challenge';
-import { PluginConfigError, PluginError, PluginIoError, errnoCode, fsError } from '../errors';
+import { PluginConfigError, PluginError, PluginIoError, describeErrno, errnoCode, fsError } from '../errors';
 import { FOLDER_MODE, KEY_FILE_MODE, PUBLIC_FILE_MODE, assertFileName, deployFilesOnce, writeFileAtomic, type AtomicFileOps } from '../fs-atomic';
 import { fingerprint, hostKeyAlgorithms, judgeHostKey, keyType, knownHostsName, knownKeysFor, normaliseFingerprint, type KnownKey } from '../ssh-host-key';
 import { formatEndpoint, parseEndpoint, servedCertificate, type Endpoint } from '../tls-probe';
@@ -451,7 +451,8 @@ class SshServer implements ServerPlugin {
       );
     }
     const code = errnoCode(err);
-    return new PluginIoError(this.subject, `cannot connect to ${where}: ${code ?? messageOf(err)}`, code, { cause: err });
+    const why = code && describeErrno(code);
+    return new PluginIoError(this.subject, `cannot connect to ${where}: ${why ? `${why} (${code})` : (code ?? messageOf(err))}`, code, { cause: err });
   }
 
   private async readIfExists(sftp: SFTPWrapper, file: string): Promise<string | null> {
