@@ -86,6 +86,8 @@ export interface LifecycleStatus {
   awaitingSince?: string;
   /** Last `expiring` notification (ISO): repeated once per reminder interval, not every cycle. */
   expiringNotifiedAt?: string;
+  /** Last `failure` notification: when, and what it said. The same failure is repeated once per reminder interval. */
+  failureNotified?: { at: string; reason: string };
 }
 
 /** A step of the tracking record, as written to the tracking log. */

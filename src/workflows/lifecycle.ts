@@ -356,7 +356,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
         `cycle ${cycle.number} ${cycle.outcome}: ${renewed}; deployed to ${deployed.join(', ') || 'no server'}` +
           `${failed.length ? `; failed: ${failed.join('; ')}` : ''}${cycle.error ? `; error: ${cycle.error}` : ''}`,
       );
-      await notify(cycle.outcome === 'ok' ? 'success' : 'failure', status.reason);
+      await notifyOutcome(cycle);
     }
     const now = Date.now();
     const warning = cycle.renewed ? null : expiryWarning(now);
@@ -365,6 +365,24 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       status.expiringNotifiedAt = iso(now);
       await notify('expiring', `${warning} and it was not renewed: ${status.reason}`);
     }
+  }
+
+  /**
+   * A cycle's success, or its failure. A server or CA that keeps failing is retried every few minutes: its failure
+   * is told once, again when the reason changes or a reminder interval has passed, and its recovery always.
+   */
+  async function notifyOutcome(cycle: CycleReport): Promise<void> {
+    const failed = cycle.outcome !== 'ok';
+    const previous = status.failureNotified;
+    if (!failed) {
+      status.failureNotified = undefined;
+      await notify('success', status.reason);
+      return;
+    }
+    const now = Date.now();
+    if (previous?.reason === status.reason && now - Date.parse(previous.at) < reminderIntervalMs()) return;
+    status.failureNotified = { at: iso(now), reason: status.reason };
+    await notify('failure', status.reason);
   }
 
   async function deployAll(ids: string[], serial: string, cycle: CycleReport): Promise<void> {
@@ -401,10 +419,11 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
         // A server whose last deploy failed stays 'failed' (with its error) until a deploy succeeds.
         state: v.upToDate ? 'ok' : previous?.failures ? 'failed' : 'out-of-date',
         reasons: v.reasons,
-        lastError: previous?.lastError,
+        // A server found holding the stored pair has recovered, whatever its last deploy said.
+        lastError: v.upToDate ? undefined : previous?.lastError,
         lastDeployedAt: previous?.lastDeployedAt,
         lastDeployedSerial: previous?.lastDeployedSerial,
-        failures: previous?.failures ?? 0,
+        failures: v.upToDate ? 0 : (previous?.failures ?? 0),
       };
     });
   }
@@ -421,7 +440,8 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
     if (cycle.outcome === 'failed') {
       candidates.push({ at: now + failureBackoff(status.renewalFailures, settings.checkIntervalMs), why: 'retry after failure' });
     }
-    const next = candidates.reduce((a, b) => (b.at < a.at ? b : a));
+    // On a tie the more specific reason (a retry, a renewal) names the wake-up, not the periodic check.
+    const next = candidates.reduce((a, b) => (b.at <= a.at ? b : a));
     status.nextWakeAt = new Date(Math.max(next.at, now)).toISOString();
     status.nextWakeReason = next.why;
     if (cycle.outcome === 'failed') enter('RenewalFailed', cycle.error ?? 'cycle failed');

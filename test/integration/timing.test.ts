@@ -2,11 +2,11 @@
 // certificates with the server's (skipped) clock, so the workflow's timers are what is under test.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { createActivities } from '../../src/activities';
-import type { Blueprint } from '../../src/blueprint/types';
+import type { Blueprint, NotifyEventKind } from '../../src/blueprint/types';
 import type { CertificateFacts } from '../../src/inspect/facts';
 import { statusQuery, workflowIdFor, type LifecycleInput } from '../../src/workflows/definitions';
 import { CERTIFICATE_DOMAINS, CERTIFICATE_EXPIRY, CERTIFICATE_NAME, CERTIFICATE_STATE } from '../../src/workflows/search-attributes';
@@ -40,8 +40,9 @@ function blueprint(name: string, renewalDelayDays: number): Blueprint {
 }
 
 /** An in-memory CA, store and server whose certificates live `lifetimeDays` from the moment they are issued. */
-function fakeActivities(lifetimeDays: number) {
+function fakeActivities(lifetimeDays: number, opts: { deployFails?: () => boolean } = {}) {
   const issuedAt: number[] = [];
+  const notified: { event: string; at: number }[] = [];
   let stored: CertificateFacts | null = null;
   let deployed: CertificateFacts | null = null;
   const now = () => Context.current().info.currentAttemptScheduledTimestampMs;
@@ -71,12 +72,15 @@ function fakeActivities(lifetimeDays: number) {
       return stored;
     },
     async deployToServer() {
+      if (opts.deployFails?.()) throw ApplicationFailure.nonRetryable('disk full', 'PluginIoError');
       deployed = stored;
     },
     async track() {},
-    async notify() {},
+    async notify(_b, event) {
+      notified.push({ event: event.event, at: now() });
+    },
   };
-  return { activities, issuedAt };
+  return { activities, issuedAt, notified };
 }
 
 describe('renewal timing (time-skipping server)', () => {
@@ -96,23 +100,41 @@ describe('renewal timing (time-skipping server)', () => {
     await env?.teardown();
   });
 
-  async function live(name: string, lifetimeDays: number, renewalDelayDays: number, days: number, checkIntervalDays: number) {
-    const { activities, issuedAt } = fakeActivities(lifetimeDays);
+  async function live(
+    name: string,
+    lifetimeDays: number,
+    renewalDelayDays: number,
+    days: number,
+    checkIntervalDays: number,
+    opts: { notify?: Blueprint['notify']; deployFails?: (day: number) => boolean } = {},
+  ) {
+    let today = 0;
+    const { activities, issuedAt, notified } = fakeActivities(lifetimeDays, { deployFails: () => opts.deployFails?.(today) ?? false });
     const taskQueue = `timing-${name}`;
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
     return worker.runUntil(async () => {
-      const input: LifecycleInput = { blueprint: blueprint(name, renewalDelayDays), settings: { checkIntervalMs: checkIntervalDays * DAY } };
+      const input: LifecycleInput = {
+        blueprint: { ...blueprint(name, renewalDelayDays), ...(opts.notify && { notify: opts.notify }) },
+        settings: { checkIntervalMs: checkIntervalDays * DAY },
+      };
       const handle = await env.client.workflow.start('certificateLifecycle', { workflowId: workflowIdFor(name), taskQueue, args: [input] });
       const start = (await handle.describe()).startTime.getTime();
       const observed: { day: number; issued: number }[] = [];
       for (let day = 1; day <= days; day++) {
+        today = day - 1;
         await env.sleep(DAY);
         observed.push({ day, issued: issuedAt.length });
       }
       const status = await handle.query(statusQuery);
       const history = await handle.fetchHistory();
       await handle.terminate('test over');
-      return { observed, issuedDays: issuedAt.map((t) => (t - start) / DAY), status, historyEvents: history.events?.length ?? 0 };
+      return {
+        observed,
+        issuedDays: issuedAt.map((t) => (t - start) / DAY),
+        notified: notified.map((n) => ({ event: n.event, day: (n.at - start) / DAY })),
+        status,
+        historyEvents: history.events?.length ?? 0,
+      };
     });
   }
 
@@ -139,5 +161,18 @@ describe('renewal timing (time-skipping server)', () => {
     const { status, historyEvents } = await live('many.test', 90, 30, 20, 0.25);
     assert.ok(status.cycles >= 80, `cycles ${status.cycles}`);
     assert.ok(historyEvents < 60, `current run has ${historyEvents} events`);
+  });
+
+  it('tells of a failure that lasts days once per reminder interval, not on every retry, and of the recovery', async () => {
+    const notify = { command: ['true'], events: ['failure', 'success'] as NotifyEventKind[], reminderIntervalHours: 24 };
+    // The server refuses deploys for the first three days, then takes them.
+    const { notified, status } = await live('flaky.test', 90, 30, 4, 0.25, { notify, deployFails: (day) => day < 3 });
+    const failures = notified.filter((n) => n.event === 'failure').map((n) => n.day);
+    assert.ok(status.cycles > 15, `retried in ${status.cycles} cycles`);
+    assert.ok(failures.length >= 3 && failures.length <= 4, `failure told on days ${failures.map((d) => d.toFixed(2)).join(', ')}`);
+    for (let i = 1; i < failures.length; i++) assert.ok(failures[i] - failures[i - 1] >= 1, 'a day apart at least');
+    const recovered = notified.filter((n) => n.event === 'success');
+    assert.ok(recovered.length >= 1 && recovered[0].day >= 3, `success told on days ${recovered.map((n) => n.day.toFixed(2))}`);
+    assert.equal(status.state, 'Ready');
   });
 });
