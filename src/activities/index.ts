@@ -49,12 +49,12 @@ const callerWorkflowId = (): string => Context.current().info.workflowExecution?
 export function createActivities(env: PluginEnvironment) {
   return {
     async inspect(blueprint: Blueprint): Promise<Inspection> {
-      return inspect(blueprint, env);
+      return heartbeating(() => undefined, () => inspect(blueprint, env));
     },
 
     /** Makes (or, with private_key_reuse, reuses) the key and a CSR; key and CSR go to storage as pending. */
     async prepareRenewal(blueprint: Blueprint): Promise<{ csr: string }> {
-      return withStorage(blueprint, env, async (storage) => {
+      return heartbeating(() => undefined, () => withStorage(blueprint, env, async (storage) => {
         const cert = blueprint.certificate;
         const reused = cert.privateKeyReuse ? await storage.get(blueprint.name, 'key') : null;
         const keyPem = reused ?? (await generatePrivateKey(cert.key));
@@ -68,7 +68,7 @@ export function createActivities(env: PluginEnvironment) {
         await storage.put(pendingName(blueprint.name), 'key', keyPem, `${blueprint.name}: new private key`);
         await storage.put(pendingName(blueprint.name), 'csr', csr, `${blueprint.name}: new CSR`);
         return { csr };
-      });
+      }));
     },
 
     async issueCertificate(blueprint: Blueprint, csr: string): Promise<IssuedCertificate> {
@@ -96,7 +96,7 @@ export function createActivities(env: PluginEnvironment) {
      * CA-issued certificates and for ones a person delivers; a refusal says precisely why.
      */
     async storeCertificate(blueprint: Blueprint, delivered: { bundle: string }): Promise<CertificateFacts> {
-      return withStorage(blueprint, env, async (storage) => {
+      return heartbeating(() => undefined, () => withStorage(blueprint, env, async (storage) => {
         const pending = pendingName(blueprint.name);
         const keyPem = await storage.get(pending, 'key');
         if (keyPem === null) {
@@ -119,7 +119,7 @@ export function createActivities(env: PluginEnvironment) {
         await storage.remove(pending, 'key', `${blueprint.name}: renewal ${facts.serial} complete`);
         await storage.remove(pending, 'csr', `${blueprint.name}: renewal ${facts.serial} complete`);
         return facts;
-      });
+      }));
     },
 
     /** Deploys the stored pair to one server, provided storage still holds certificate `serial`. */

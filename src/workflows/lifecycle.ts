@@ -62,10 +62,10 @@ const retry = (maximumAttempts: number): RetryPolicy => ({
 });
 
 const activities = (options: ActivityOptions) => proxyActivities<Activities>(options);
-// Long activities heartbeat every few seconds: a worker killed in the middle is noticed after this long, and
+// Activities heartbeat every few seconds: a worker killed in the middle is noticed after this long, and
 // the activity retried on another, instead of waiting for its whole start-to-close timeout.
 const HEARTBEAT_TIMEOUT = '20s';
-const quick = (summary: string) => activities({ startToCloseTimeout: '2m', retry: retry(5), summary });
+const quick = (summary: string) => activities({ startToCloseTimeout: '2m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: retry(5), summary });
 const issuing = (summary: string) =>
   activities({ startToCloseTimeout: '15m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: retry(8), summary });
 // Tracking log and notifications: a few quick tries, then the cycle goes on without them.

@@ -21,7 +21,6 @@ export const createSshServer: ServerFactory = (spec, ctx) => new SshServer(spec,
 const DEFAULT_CONNECT_TIMEOUT_S = 15;
 /** A dead peer is noticed after about three missed keepalives instead of hanging an operation forever. */
 const KEEPALIVE_MS = 5_000;
-const HEARTBEAT_MS = 5_000;
 /** A reload command that has not finished by then is taken as hung. */
 const RELOAD_TIMEOUT_MS = 120_000;
 /** How long the verify endpoint may take to pick up the new certificate (nginx reloads asynchronously). */
@@ -263,15 +262,15 @@ class SshServer implements ServerPlugin {
   }
 
   /**
-   * Runs `fn` on the (shared) connection. Inside an activity it heartbeats meanwhile, so a cancellation reaches
-   * it, and a cancellation drops the connection at once, which fails whatever SFTP call or command is pending.
+   * Runs `fn` on the (shared) connection. Inside an activity (which heartbeats, so a cancellation reaches it) a
+   * cancellation drops the connection at once, which fails whatever SFTP call or command is pending. The plugin
+   * sends no heartbeat of its own: one without the activity's details would erase them (the challenge ledger).
    */
   private async run<T>(fn: (session: Session) => Promise<T>): Promise<T> {
     const activity = currentActivity();
     if (!activity) return fn(await this.connect());
     const signal = activity.cancellationSignal;
     signal.throwIfAborted();
-    const beat = setInterval(() => activity.heartbeat(), HEARTBEAT_MS);
     let onAbort = (): void => undefined;
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => {
@@ -283,7 +282,6 @@ class SshServer implements ServerPlugin {
     try {
       return await Promise.race([this.connect().then(fn), aborted]);
     } finally {
-      clearInterval(beat);
       signal.removeEventListener('abort', onAbort);
     }
   }
