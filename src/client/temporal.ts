@@ -1,6 +1,7 @@
 // Temporal client helpers shared by the actions that talk to the lifecycle workflows.
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { Blueprint } from '../blueprint/types';
 import {
   TASK_QUEUE,
@@ -84,13 +85,37 @@ export async function startLifecycles(target: Target, blueprints: Blueprint[], s
   }
 }
 
-export async function queryStatus(session: Session, workflowId: string): Promise<LifecycleStatus | null> {
+/** A workflow that exists but did not answer a query in time: no worker runs, or the workers are busy. */
+export class WorkflowUnanswered extends Error {
+  override name = 'WorkflowUnanswered';
+}
+
+// A query is answered by a worker; without one, the server would hold it for its own 30 s default.
+const QUERY_TIMEOUT_MS = 10_000;
+
+/** The workflow's status; `null` when there is no such workflow; `WorkflowUnanswered` when no worker answers in time. */
+export async function queryStatus(session: Session, workflowId: string, timeoutMs = QUERY_TIMEOUT_MS): Promise<LifecycleStatus | null> {
+  const deadline = Date.now() + timeoutMs;
   try {
-    return await session.client.workflow.getHandle(workflowId).query(statusQuery);
+    return await session.client.connection.withDeadline(deadline, () => session.client.workflow.getHandle(workflowId).query(statusQuery));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return null;
+    if (err instanceof ServiceError && Date.now() >= deadline) {
+      const why = (await noWorker(session)) ?? `the workers on task queue '${session.taskQueue}' are busy or stopped; try again shortly`;
+      throw new WorkflowUnanswered(`${workflowId} did not answer within ${Math.round(timeoutMs / 1000)} s: ${why}`);
+    }
     throw err;
   }
+}
+
+/** What to do when the server has seen no worker poll the task queue lately; undefined when one does. */
+export async function noWorker(session: Session): Promise<string | undefined> {
+  const { pollers } = await session.client.workflowService.describeTaskQueue({
+    namespace: session.namespace,
+    taskQueue: { name: session.taskQueue },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return pollers?.length ? undefined : `no worker polls task queue '${session.taskQueue}': start one with 'autossl worker' (or 'autossl server')`;
 }
 
 export interface CycleOutcome {

@@ -126,6 +126,10 @@ storage: { type: local, parameters: { path: ${dir}/storage } }
     await kill9(worker);
     await temporal.stop();
     temporal = await startTestDevServer({ dataDir });
+    // Nothing runs the workflow now: status says so at once instead of waiting on a query nobody answers.
+    const unanswered = await runCli(['--blueprint', file, 'status', '--address', temporal.address, '--task-queue', taskQueue]);
+    assert.equal(unanswered.code, 1, unanswered.stderr);
+    assert.match(unanswered.stdout, /cert:crash\.test +Unanswered .*no worker polls task queue 'crash-test': start one with 'autossl worker'/);
     worker = startWorker(temporal.address);
     assert.equal((await queryStatus(sessionOf(temporal), workflowId))?.state, 'AwaitingCertificate');
 

@@ -5,8 +5,8 @@ import type { temporal } from '@temporalio/proto';
 import { workflowIdFor, type LifecycleStatus } from '../../workflows/definitions';
 import { CONNECTION_OPTIONS, EXIT, type CommandSpec } from '../cli';
 import { loadFromOptions, type Context } from '../context';
-import { table } from '../format';
-import { connect, queryStatus, targetFrom, type Session } from '../temporal';
+import { mapLimit, table } from '../format';
+import { connect, noWorker, queryStatus, targetFrom, WorkflowUnanswered, type Session } from '../temporal';
 
 export const spec: CommandSpec = {
   name: 'status',
@@ -15,6 +15,8 @@ export const spec: CommandSpec = {
     'Queries the lifecycle workflows: state and why, stored certificate expiry, renewal time, per-server state',
     'and last error, next wake-up, and any step failing and being retried right now (with its last error).',
     'Without --blueprint, lists every running certificate workflow.',
+    'A workflow no worker answers for within 10 s is shown as Unanswered, with the reason (no worker polls the',
+    'task queue, or the workers are busy).',
     'Exit 0 when all are Ready, 1 when any is not (or is missing), 2 when no Temporal server answers.',
   ].join('\n'),
   options: { json: { type: 'boolean', help: 'Print JSON.' }, ...CONNECTION_OPTIONS },
@@ -89,12 +91,21 @@ async function runningIds(session: Session): Promise<string[]> {
 }
 
 /** Steps being retried: the workflow's status cannot know, since it only hears of an activity when it gives up. */
-async function pendingRetries(session: Session, workflowId: string): Promise<RetryingStep[]> {
+interface Found {
+  id: string;
+  status: LifecycleStatus | null;
+  /** Why a workflow that exists gave no status. */
+  unanswered?: string;
+  retrying: RetryingStep[];
+}
+
+/** `null` when there is no such workflow. */
+async function pendingRetries(session: Session, workflowId: string): Promise<RetryingStep[] | null> {
   try {
     const { raw } = await session.client.workflow.getHandle(workflowId).describe();
     return retryingSteps(raw.pendingActivities ?? []);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return [];
+    if (err instanceof WorkflowNotFoundError) return null;
     throw err;
   }
 }
@@ -104,21 +115,39 @@ export async function run(ctx: Context): Promise<number> {
   const session = await connect(targetFrom(ctx.values));
   try {
     const ids = blueprints.length ? blueprints.map((b) => workflowIdFor(b.name)) : await runningIds(session);
-    const found: { id: string; status: LifecycleStatus | null; retrying: RetryingStep[] }[] = [];
-    for (const id of ids) {
-      const [status, retrying] = await Promise.all([queryStatus(session, id), pendingRetries(session, id)]);
-      found.push({ id, status, retrying });
-    }
+    // Each answer needs a worker; asked one by one, hundreds of certificates would take minutes.
+    // Without a worker every query would wait out its timeout: say so at once instead.
+    const idle = ids.length ? await noWorker(session) : undefined;
+    const found = await mapLimit(ids, 16, async (id): Promise<Found> => {
+      const retrying = await pendingRetries(session, id);
+      if (retrying === null) return { id, status: null, retrying: [] };
+      try {
+        if (idle) throw new WorkflowUnanswered(idle);
+        return { id, status: await queryStatus(session, id), retrying };
+      } catch (err) {
+        if (err instanceof WorkflowUnanswered) return { id, status: null, unanswered: err.message, retrying };
+        throw err;
+      }
+    });
     if (ctx.values.json) {
-      ctx.io.out(JSON.stringify(found.map((f) => ({ workflowId: f.id, ...(f.status ? { ...f.status, retrying: f.retrying } : { state: 'NotStarted' }) })), null, 2));
+      const json = (f: Found) =>
+        f.status
+          ? { ...f.status, retrying: f.retrying }
+          : f.unanswered
+            ? { state: 'Unanswered', reason: f.unanswered, retrying: f.retrying }
+            : { state: 'NotStarted' };
+      ctx.io.out(JSON.stringify(found.map((f) => ({ workflowId: f.id, ...json(f) })), null, 2));
     } else {
-      const rows = found.map(({ id, status: s }) =>
+      const rows = found.map(({ id, status: s, unanswered }) =>
         s
           ? [s.name, s.state, s.stored?.notAfter.slice(0, 16) ?? '-', `${s.servers.filter((x) => x.state === 'ok').length}/${s.servers.length}`, s.nextWakeAt?.slice(0, 16) ?? '-', s.reason]
-          : [id, 'NotStarted', '-', '-', '-', "no workflow: run 'autossl renew' or 'autossl server'"],
+          : unanswered
+            ? [id, 'Unanswered', '-', '-', '-', unanswered]
+            : [id, 'NotStarted', '-', '-', '-', "no workflow: run 'autossl renew' or 'autossl server'"],
       );
       ctx.io.out(table(['certificate', 'state', 'expires', 'servers ok', 'next wake', 'reason'], rows));
-      for (const { status: s, retrying } of found) {
+      for (const { id, status: s, retrying } of found) {
+        for (const r of s ? [] : retrying) ctx.io.out(`  ${id} retrying ${describeRetry(r, Date.now())}`);
         if (!s) continue;
         for (const server of s.servers) {
           if (server.state === 'ok') continue;
