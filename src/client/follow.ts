@@ -1,7 +1,7 @@
 // Following requested cycles to their end and saying how they went.
 import { EXIT, UsageError, type OptionSpec } from './cli';
 import { str, type Context } from './context';
-import { waitForCycle, type Session } from './temporal';
+import { CycleTimeout, waitForCycle, type CycleOutcome, type Session } from './temporal';
 
 export const waitOptions: Record<string, OptionSpec> = {
   'no-wait': { type: 'boolean', help: 'Return once the request is accepted; follow it with autossl status.' },
@@ -35,10 +35,20 @@ export async function reportCycles(ctx: Context, session: Session, requests: { w
     for (const r of requests) ctx.io.out(`${r.workflowId}: requested (tracking record ${r.workflowId})`);
     return EXIT.ok;
   }
-  const timeoutMs = waitTimeoutMs(ctx);
+  // One deadline for all: the cycles run at the same time, so following them one after another costs nothing.
+  const deadline = Date.now() + waitTimeoutMs(ctx);
   let code: number = EXIT.ok;
   for (const r of requests) {
-    const { status, finished } = await waitForCycle(session, r.workflowId, r.requestId, ctx.io, timeoutMs);
+    let outcome: CycleOutcome;
+    try {
+      outcome = await waitForCycle(session, r.workflowId, r.requestId, ctx.io, Math.max(0, deadline - Date.now()));
+    } catch (err) {
+      if (!(err instanceof CycleTimeout)) throw err;
+      ctx.io.out(err.message);
+      code = EXIT.action;
+      continue;
+    }
+    const { status, finished } = outcome;
     const cycle = status.lastCycle!;
     if (!finished) {
       ctx.io.out(`${status.name}: awaiting certificate - send the CSR below to the CA, then: autossl submit --blueprint <file> --certificate <file>`);

@@ -118,6 +118,11 @@ export async function noWorker(session: Session): Promise<string | undefined> {
   return pollers?.length ? undefined : `no worker polls task queue '${session.taskQueue}': start one with 'autossl worker' (or 'autossl server')`;
 }
 
+/** A followed cycle did not finish in the time given; the request itself stays with the workflow. */
+export class CycleTimeout extends Error {
+  override name = 'CycleTimeout';
+}
+
 export interface CycleOutcome {
   status: LifecycleStatus;
   /** The request was served and its cycle finished; false while a manual CA's certificate is awaited. */
@@ -134,8 +139,15 @@ export async function waitForCycle(
 ): Promise<CycleOutcome> {
   const deadline = Date.now() + timeoutMs;
   let lastState = '';
+  let toldUnanswered = false;
   for (;;) {
-    const status = await queryStatus(session, workflowId);
+    const status = await queryStatus(session, workflowId, Math.max(1_000, Math.min(QUERY_TIMEOUT_MS, deadline - Date.now()))).catch((err: unknown) => {
+      if (!(err instanceof WorkflowUnanswered)) throw err;
+      // The request is queued: it is served when a worker comes. Say why nothing moves, once.
+      if (!toldUnanswered) io.err(`  waiting: ${err.message}`);
+      toldUnanswered = true;
+      return null;
+    });
     if (status) {
       const cycle = status.lastCycle;
       const mine = cycle?.requestIds.includes(requestId) ?? false;
@@ -147,7 +159,7 @@ export async function waitForCycle(
       if (mine && status.state === 'AwaitingCertificate') return { status, finished: false };
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${workflowId}; is an autossl worker running on task queue '${session.taskQueue}'?`);
+      throw new CycleTimeout(`${workflowId}: not finished after ${Math.round(timeoutMs / 1000)} s; the request stays queued, follow it with 'autossl status'`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }

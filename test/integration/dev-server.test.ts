@@ -15,6 +15,7 @@ import {
   CERTIFICATE_STATE,
   SEARCH_ATTRIBUTES,
 } from '../../src/workflows/search-attributes';
+import { runCli } from '../helpers/cli';
 import { startTestDevServer, startTimeSkipping, type TestDevServer, temporalBinary } from '../helpers/temporal';
 
 let scratch: string;
@@ -144,3 +145,38 @@ async function listIds(temporal: TestDevServer, query: string): Promise<string[]
     await sleep(100);
   }
 }
+
+test('without a worker: renew says why nothing moves and exits 1 at --timeout, status says Unanswered at once', async () => {
+  const temporal = await startTestDevServer();
+  try {
+    const file = path.join(scratch, 'idle.test.yaml');
+    await fs.writeFile(
+      file,
+      [
+        'name: idle.test',
+        `servers: [{ type: local, parameters: { path: ${JSON.stringify(path.join(scratch, 'idle-web'))} } }]`,
+        'certificate: { type: DV, certificate_authority: Vendor, common_name: idle.test }',
+        'certificate_authorities: [{ name: Commercial vendor, key: Vendor }]',
+        '',
+      ].join('\n'),
+    );
+    const target = ['--address', temporal.address, '--task-queue', 'nobody-here'];
+    const renewed = await runCli(['--blueprint', file, 'renew', '--yes', '--timeout', '2', ...target]);
+    assert.equal(renewed.code, 1, renewed.stderr);
+    assert.match(renewed.stderr, /waiting: cert:idle\.test did not answer within \d+ s: no worker polls task queue 'nobody-here'/);
+    assert.match(renewed.stdout, /cert:idle\.test: not finished after 2 s; the request stays queued, follow it with 'autossl status'/);
+
+    // The reason is the one status gives without querying: a query would have waited for its timeout first.
+    const status = await runCli(['--blueprint', file, 'status', '--json', ...target]);
+    assert.equal(status.code, 1, status.stderr);
+    const [entry] = JSON.parse(status.stdout) as { workflowId: string; state: string; reason: string }[];
+    assert.deepEqual(entry, {
+      workflowId: 'cert:idle.test',
+      state: 'Unanswered',
+      reason: "no worker polls task queue 'nobody-here': start one with 'autossl worker' (or 'autossl server')",
+      retrying: [],
+    });
+  } finally {
+    await temporal.stop();
+  }
+});

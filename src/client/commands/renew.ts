@@ -13,8 +13,9 @@ export const spec: CommandSpec = {
     "Starts each blueprint's lifecycle workflow, or wakes the running one, so it inspects storage and servers now,",
     'renews the certificate when it is due (always with --force) and deploys to every server that needs it.',
     'Waits and prints the outcome unless --no-wait. Asks "Continue ? (y/n)" first unless --yes or --force.',
-    'Exit 0 when every certificate ended up to date, 1 when a renewal or a server failed or a manual CA',
-    'certificate is awaited (see autossl submit), 2 on bad input or when no Temporal server answers.',
+    'Exit 0 when every certificate ended up to date, 1 when a renewal or a server failed, a manual CA',
+    'certificate is awaited (see autossl submit) or --timeout passed first (the request stays queued), 2 on bad',
+    'input or when no Temporal server answers.',
   ].join('\n'),
   options: {
     force: { type: 'boolean', help: 'Renew even if the stored certificate is still good (implies --yes).' },
