@@ -101,7 +101,9 @@ export async function queryStatus(session: Session, workflowId: string, timeoutM
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return null;
     if (err instanceof ServiceError && Date.now() >= deadline) {
-      const why = (await noWorker(session)) ?? `the workers on task queue '${session.taskQueue}' are busy or stopped; try again shortly`;
+      // Queries go to the task queue the workflow runs on, which need not be this command's --task-queue.
+      const { taskQueue } = await session.client.workflow.getHandle(workflowId).describe();
+      const why = (await noWorker(session, taskQueue)) ?? `the workers on task queue '${taskQueue}' are busy or stopped; try again shortly`;
       throw new WorkflowUnanswered(`${workflowId} did not answer within ${Math.round(timeoutMs / 1000)} s: ${why}`);
     }
     throw err;
@@ -109,13 +111,13 @@ export async function queryStatus(session: Session, workflowId: string, timeoutM
 }
 
 /** What to do when the server has seen no worker poll the task queue lately; undefined when one does. */
-export async function noWorker(session: Session): Promise<string | undefined> {
+export async function noWorker(session: Session, taskQueue: string): Promise<string | undefined> {
   const { pollers } = await session.client.workflowService.describeTaskQueue({
     namespace: session.namespace,
-    taskQueue: { name: session.taskQueue },
+    taskQueue: { name: taskQueue },
     taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
   });
-  return pollers?.length ? undefined : `no worker polls task queue '${session.taskQueue}': start one with 'autossl worker' (or 'autossl server')`;
+  return pollers?.length ? undefined : `no worker polls task queue '${taskQueue}': start one with 'autossl worker' (or 'autossl server')`;
 }
 
 /** A followed cycle did not finish in the time given; the request itself stays with the workflow. */

@@ -90,7 +90,6 @@ async function runningIds(session: Session): Promise<string[]> {
   return ids.sort();
 }
 
-/** Steps being retried: the workflow's status cannot know, since it only hears of an activity when it gives up. */
 interface Found {
   id: string;
   status: LifecycleStatus | null;
@@ -99,11 +98,14 @@ interface Found {
   retrying: RetryingStep[];
 }
 
-/** `null` when there is no such workflow. */
-async function pendingRetries(session: Session, workflowId: string): Promise<RetryingStep[] | null> {
+/**
+ * The workflow's task queue and the steps being retried (the workflow's status cannot know those: it hears of an
+ * activity only when Temporal gives up on it); `null` when there is no such workflow.
+ */
+async function describe(session: Session, workflowId: string): Promise<{ taskQueue: string; retrying: RetryingStep[] } | null> {
   try {
-    const { raw } = await session.client.workflow.getHandle(workflowId).describe();
-    return retryingSteps(raw.pendingActivities ?? []);
+    const { taskQueue, raw } = await session.client.workflow.getHandle(workflowId).describe();
+    return { taskQueue, retrying: retryingSteps(raw.pendingActivities ?? []) };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
@@ -116,13 +118,16 @@ export async function run(ctx: Context): Promise<number> {
   try {
     const ids = blueprints.length ? blueprints.map((b) => workflowIdFor(b.name)) : await runningIds(session);
     // Each answer needs a worker; asked one by one, hundreds of certificates would take minutes.
-    // Without a worker every query would wait out its timeout: say so at once instead.
-    const idle = ids.length ? await noWorker(session) : undefined;
+    // Without a worker every query would wait out its timeout: say so at once instead (asked once per queue).
+    const idleQueues = new Map<string, Promise<string | undefined>>();
+    const idle = (queue: string) => idleQueues.get(queue) ?? idleQueues.set(queue, noWorker(session, queue)).get(queue)!;
     const found = await mapLimit(ids, 16, async (id): Promise<Found> => {
-      const retrying = await pendingRetries(session, id);
-      if (retrying === null) return { id, status: null, retrying: [] };
+      const described = await describe(session, id);
+      if (described === null) return { id, status: null, retrying: [] };
+      const { taskQueue, retrying } = described;
       try {
-        if (idle) throw new WorkflowUnanswered(idle);
+        const why = await idle(taskQueue);
+        if (why) throw new WorkflowUnanswered(why);
         return { id, status: await queryStatus(session, id), retrying };
       } catch (err) {
         if (err instanceof WorkflowUnanswered) return { id, status: null, unanswered: err.message, retrying };
