@@ -1,33 +1,75 @@
-// HTTP-01 tokens an issuing attempt has placed on servers. A `finally` removes them when the attempt ends, but
-// not when the worker dies: so the ledger travels in the activity's heartbeat details, and the next attempt
-// (on any worker) removes whatever the dead one left before it starts.
+// Challenges an issuing attempt has placed: HTTP-01 tokens on servers, DNS-01 TXT records. A `finally` removes
+// them when the attempt ends, but not when the worker dies: so the ledger travels in the activity's heartbeat
+// details, and the next attempt (on any worker) removes whatever the dead one left before it starts.
+import type { DnsProvider } from '../plugins/dns';
 import type { ServerPlugin } from '../plugins/types';
 
-/** What `issueCertificate` heartbeats. Tokens are public (the CA fetches them over plain HTTP). */
+interface TxtRecord {
+  fqdn: string;
+  value: string;
+}
+
+/** What `issueCertificate` heartbeats. All public: the CA fetches tokens over plain HTTP, anyone can query DNS. */
 export interface IssueHeartbeat {
   tokens: string[];
+  txt?: TxtRecord[];
 }
+
+const txtKey = (r: TxtRecord) => JSON.stringify([r.fqdn, r.value]);
 
 export class ChallengeLedger {
   private readonly placed = new Set<string>();
+  private readonly txt = new Map<string, TxtRecord>();
+  /** TXT records a dead attempt left, removed once this attempt opens the DNS provider. */
+  private txtLeftovers: TxtRecord[] = [];
 
-  /** `onChange` is told at once, before a token is placed, so a crash right after still finds it recorded. */
+  /** `onChange` is told at once, before a challenge is placed, so a crash right after still finds it recorded. */
   constructor(private readonly onChange: () => void) {}
 
   details(): IssueHeartbeat {
-    return { tokens: [...this.placed] };
+    return { tokens: [...this.placed], ...(this.txt.size > 0 && { txt: [...this.txt.values()] }) };
   }
 
-  /** Removes the tokens a previous attempt recorded; those that fail to go stay recorded for the next one. */
+  /**
+   * Removes the tokens a previous attempt recorded; those that fail to go stay recorded for the next one. Its TXT
+   * records stay recorded until `trackDns` removes them.
+   */
   async removeLeftovers(previous: unknown, servers: ServerPlugin[]): Promise<void> {
-    const tokens = (previous as Partial<IssueHeartbeat> | undefined)?.tokens;
-    if (!Array.isArray(tokens)) return;
-    for (const token of tokens) {
+    const { tokens, txt } = (previous ?? {}) as Partial<IssueHeartbeat>;
+    for (const r of Array.isArray(txt) ? txt : []) {
+      if (typeof r?.fqdn !== 'string' || typeof r.value !== 'string') continue;
+      this.txt.set(txtKey(r), { fqdn: r.fqdn, value: r.value });
+      this.txtLeftovers.push({ fqdn: r.fqdn, value: r.value });
+    }
+    for (const token of Array.isArray(tokens) ? tokens : []) {
       if (typeof token !== 'string') continue;
       const results = await Promise.allSettled(servers.map((s) => s.removeChallenge(token)));
       if (results.some((r) => r.status === 'rejected')) this.placed.add(token);
     }
     this.onChange();
+  }
+
+  /** The same DNS provider, with every TXT record recorded while it exists; first removes a dead attempt's. */
+  async trackDns(provider: DnsProvider): Promise<DnsProvider> {
+    const leftovers = this.txtLeftovers.splice(0);
+    for (const r of leftovers) {
+      const removed = await provider.cleanup(r.fqdn, r.value).then(() => true, () => false);
+      if (removed) this.txt.delete(txtKey(r));
+    }
+    if (leftovers.length) this.onChange();
+    return {
+      present: async (fqdn, value) => {
+        this.txt.set(txtKey({ fqdn, value }), { fqdn, value });
+        this.onChange();
+        await provider.present(fqdn, value);
+      },
+      cleanup: async (fqdn, value) => {
+        await provider.cleanup(fqdn, value);
+        this.txt.delete(txtKey({ fqdn, value }));
+        this.onChange();
+      },
+      close: () => provider.close(),
+    };
   }
 
   /** The same servers, with every placed token recorded until all of them have removed it. */

@@ -78,7 +78,7 @@ export function createActivities(env: PluginEnvironment) {
         const context = Context.current();
         const ledger: ChallengeLedger = new ChallengeLedger(() => context.heartbeat(ledger.details()));
         await ledger.removeLeftovers(context.info.heartbeatDetails, servers);
-        const issue = (ca: CaPlugin) => heartbeating(() => ledger.details(), () => ca.issue({ csr, blueprint, servers: ledger.track(servers) }));
+        const issue = (ca: CaPlugin) => heartbeating(() => ledger.details(), () => ca.issue({ csr, blueprint, servers: ledger.track(servers), trackDns: (p) => ledger.trackDns(p) }));
         return await using(await openCa(blueprint, env), issue);
       } catch (err) {
         // The CA named its wait: Temporal keeps it as a durable timer instead of this worker sleeping.

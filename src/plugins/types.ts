@@ -1,5 +1,6 @@
 // The small interfaces every server, storage and certificate authority implements. Plugins run only on the
 // worker or in the CLI, never inside a workflow.
+import type { DnsProvider } from './dns';
 import type { ArtifactKind, Blueprint, CertificateAuthoritySpec, PluginSpec, ServerSpec } from '../blueprint/types';
 import type { CredentialResolver } from '../blueprint/credentials';
 
@@ -47,6 +48,8 @@ export interface IssueRequest {
   blueprint: Blueprint;
   /** Servers of the blueprint, for HTTP-01 challenges. */
   servers: ServerPlugin[];
+  /** Wraps the DNS provider a CA opens for DNS-01, so the activity can record (and later clean up) its records. */
+  trackDns?: (provider: DnsProvider) => Promise<DnsProvider>;
 }
 
 export interface IssuedCertificate {

@@ -12,6 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
 import { ChallengeLedger } from '../../src/activities/challenge-ledger';
+import type { DnsProvider } from '../../src/plugins/dns';
 import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { loadBlueprints } from '../../src/blueprint/load';
 import type { Blueprint } from '../../src/blueprint/types';
@@ -255,5 +256,37 @@ storage: { type: local, parameters: { path: ${dir}/storage } }
     await a.removeChallenge('tok');
     await assert.rejects(b.removeChallenge('tok'));
     assert.deepEqual(ledger.details().tokens, ['tok']);
+  });
+
+  it('records DNS-01 TXT records while they exist, and removes those a dead attempt left', async () => {
+    const calls: string[] = [];
+    const zone = new Set<string>(['_acme-challenge.old.test=dead attempt']);
+    const dns: DnsProvider = {
+      present: async (fqdn, value) => {
+        calls.push(`present ${fqdn}`);
+        zone.add(`${fqdn}=${value}`);
+      },
+      cleanup: async (fqdn, value) => {
+        calls.push(`cleanup ${fqdn}`);
+        if (fqdn.includes('stuck')) throw new Error('SERVFAIL');
+        zone.delete(`${fqdn}=${value}`);
+      },
+      close: async () => {},
+    };
+    const beats: unknown[] = [];
+    const ledger: ChallengeLedger = new ChallengeLedger(() => beats.push(ledger.details()));
+    const previous = { tokens: [], txt: [{ fqdn: '_acme-challenge.old.test', value: 'dead attempt' }, { fqdn: '_acme-challenge.stuck.test', value: 'v' }] };
+    await ledger.removeLeftovers(previous, []);
+    assert.deepEqual(ledger.details().txt?.length, 2, 'kept recorded until a DNS provider is opened');
+
+    const tracked = await ledger.trackDns(dns);
+    assert.deepEqual([...zone], [], "the dead attempt's record is gone");
+    assert.deepEqual(ledger.details(), { tokens: [], txt: [{ fqdn: '_acme-challenge.stuck.test', value: 'v' }] }, 'one that failed to go stays');
+
+    beats.length = 0;
+    await tracked.present('_acme-challenge.new.test', 'ka');
+    assert.deepEqual((beats[0] as { txt: unknown[] }).txt.at(-1), { fqdn: '_acme-challenge.new.test', value: 'ka' }, 'recorded before it is published');
+    await tracked.cleanup('_acme-challenge.new.test', 'ka');
+    assert.deepEqual(ledger.details().txt, [{ fqdn: '_acme-challenge.stuck.test', value: 'v' }]);
   });
 });

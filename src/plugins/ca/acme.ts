@@ -10,7 +10,7 @@ import { generatePrivateKey, splitPemCertificates } from '../../x509';
 import { assertChallengeToken } from '../challenge';
 import type { DnsProvider } from '../dns';
 import { PluginConfigError, PluginError, PluginIoError } from '../errors';
-import type { CaFactory, IssuedCertificate, PluginContext, ServerPlugin, StoragePlugin } from '../types';
+import type { CaFactory, IssuedCertificate, IssueRequest, PluginContext, StoragePlugin } from '../types';
 import { ariCertId, fetchRenewalWindow } from './acme-ari';
 import { AcmeProblem, AcmeUnreachable, acmeGet, acmeTransport } from './acme-transport';
 import { RateLimitedError } from './rate-limited';
@@ -121,7 +121,7 @@ interface OrderContext {
 async function order(
   client: acme.Client,
   directory: Directory,
-  { csr, blueprint, servers }: { csr: string; blueprint: Blueprint; servers: ServerPlugin[] },
+  { csr, blueprint, servers, trackDns }: IssueRequest,
   oc: OrderContext,
 ): Promise<IssuedCertificate> {
   const { subject } = oc;
@@ -140,7 +140,8 @@ async function order(
   const authorizations = (await client.getAuthorizations(created)).filter((a) => a.status !== 'valid');
   const dnsConfigured = Boolean(blueprint.certificate.dns ?? oc.spec.dns);
   const preferDns = oc.settings.challenge === 'dns-01' || (oc.settings.challenge === undefined && dnsConfigured);
-  const dns = preferDns || authorizations.some((a) => a.wildcard) ? await openDns(blueprint, oc) : null;
+  const opened = preferDns || authorizations.some((a) => a.wildcard) ? await openDns(blueprint, oc) : null;
+  const dns = opened && trackDns ? await trackDns(opened) : opened;
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     const answered: { challenge: acme.Authorization['challenges'][number]; domain: string }[] = [];
