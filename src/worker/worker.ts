@@ -38,5 +38,8 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     // issuance heartbeats its HTTP-01 tokens before placing each, and the next attempt can only remove the
     // files a dead worker left if the server has heard of every one of them.
     maxHeartbeatThrottleInterval: 0,
+    // On SIGTERM (docker stop allows 10 s) a deploy or store in progress finishes rather than being cut off;
+    // what is still running after this is cancelled and retried by another worker.
+    shutdownGraceTime: '8s',
   });
 }
