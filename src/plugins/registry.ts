@@ -96,9 +96,9 @@ export const CATALOG: readonly CatalogEntry[] = [
       committer_email: { type: 'string', description: 'Author and committer email of the commits (default autossl@localhost).' },
       private_key_file: { type: 'string', expandEnv: true, description: "ssh: private key file to log in with; else the SshKey credential's." },
       known_hosts_file: { type: 'string', expandEnv: true, description: "ssh: known_hosts file the server's host key is checked against (default the user's)." },
-      strict_host_key_checking: {
+      accept_unknown_host_key: {
         type: 'boolean',
-        description: 'ssh: refuse a host key not in known_hosts (default true); false trusts and records a new host on first use.',
+        description: "ssh: trust a host whose key is in no known_hosts file and record it there (a changed key is still refused); as the ssh server's.",
       },
     },
     load: () => require('./storage/git').createGitStorage as StorageFactory,

@@ -326,6 +326,13 @@ describe('git storage', () => {
         assert.match(err.message, /Host key verification failed/);
         return true;
       });
+      // Told to trust a new host, it connects and records the key, as the ssh server plugin's option does.
+      const trusting = await open('cache-ssh-trusting', { ...withKey, known_hosts_file: emptyKnownHosts, accept_unknown_host_key: true });
+      assert.equal(await trusting.get('ssh.test', 'key'), artifacts.key);
+      const keyOf = (line: string) => line.trim().split(/\s+/).slice(-2).join(' ');
+      const serverKeys = (await fs.readFile(sshd.knownHostsFile, 'utf8')).split('\n').filter(Boolean).map(keyOf);
+      const recorded = (await fs.readFile(emptyKnownHosts, 'utf8')).split('\n').filter(Boolean).map(keyOf);
+      assert.ok(recorded.length > 0 && recorded.every((k) => serverKeys.includes(k)), `recorded ${recorded}`);
     } finally {
       await sshd.stop();
     }

@@ -194,7 +194,7 @@ async function accessFor(spec: Parameters<StorageFactory>[0], ctx: PluginContext
     config.push(`credential.${new URL(url).origin}.helper=${CREDENTIAL_HELPER}`);
     if (password) secrets.push(password, encodeURIComponent(password));
   } else if (transport === 'ssh') {
-    const strict = p.strict_host_key_checking === false ? 'accept-new' : 'yes';
+    const strict = p.accept_unknown_host_key === true ? 'accept-new' : 'yes';
     const ssh = ['ssh', '-o', `StrictHostKeyChecking=${strict}`, '-o', 'PreferredAuthentications=publickey'];
     const knownHosts = str(p.known_hosts_file);
     if (knownHosts) ssh.push('-o', shellQuote(`UserKnownHostsFile=${knownHosts}`));
