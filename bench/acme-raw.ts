@@ -1,6 +1,6 @@
 // The floor for bench/acme.ts: raw acme-client in one Node process, one account, `concurrency` certificates at a
-// time, acme-client's own defaults (auto mode, default polling backoff). Key and certificate written to the
-// deploy folder like a local server deploy.
+// time, auto mode, with acme-client's default polling or autossl's. Key and certificate written to the deploy
+// folder like a local server deploy. Prints each certificate's latency (ms) as JSON on stdout.
 //
 //   node dist/bench/acme-raw.js <job.json> <concurrency>     (bench/acme.ts writes the job file)
 import { promises as fs } from 'node:fs';
@@ -12,11 +12,18 @@ const EMAIL = 'admin@example.test';
 
 /** The floor: what any acme-client program must do per certificate, with acme-client's default polling. */
 async function main(listFile: string, concurrency: number): Promise<void> {
-  const job = JSON.parse(await fs.readFile(listFile, 'utf8')) as { domains: string[]; directoryUrl: string; caBundle: string; challengeDir: string; deployDir: string };
+  const job = JSON.parse(await fs.readFile(listFile, 'utf8')) as {
+    domains: string[];
+    directoryUrl: string;
+    caBundle: string;
+    challengeDir: string;
+    deployDir: string;
+    /** acme-client's backoff options; absent: its defaults (first poll at once, then after 5 s, 10 s, ...). */
+    polling?: { backoffAttempts: number; backoffMin: number; backoffMax: number };
+  };
   const agent = new https.Agent({ ca: await fs.readFile(job.caBundle, 'utf8'), keepAlive: true });
   acme.axios.defaults.httpsAgent = agent;
-  const backoff = process.env.BENCH_BACKOFF_MIN ? { backoffMin: Number(process.env.BENCH_BACKOFF_MIN), backoffMax: 10_000, backoffAttempts: 12 } : {};
-  const client = new acme.Client({ directoryUrl: job.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey('P-256'), ...backoff });
+  const client = new acme.Client({ directoryUrl: job.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey('P-256'), ...job.polling });
   await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${EMAIL}`] });
   const latencies: number[] = [];
   const one = async (domain: string) => {
@@ -39,7 +46,7 @@ async function main(listFile: string, concurrency: number): Promise<void> {
     for (let d = queue.shift(); d !== undefined; d = queue.shift()) await one(d);
   }));
   agent.destroy();
-  if (process.env.BENCH_DEBUG) process.stderr.write(`latencies ${latencies.join(' ')}\n`);
+  process.stdout.write(`${JSON.stringify(latencies)}\n`);
 }
 
 main(process.argv[2], Number(process.argv[3] ?? 1)).catch((err: Error) => {

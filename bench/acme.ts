@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadBlueprints } from '../src/blueprint/load';
+import { POLLING } from '../src/plugins/ca/acme';
 import { queryStatus, requestCycle, type Session } from '../src/client/temporal';
 import { startDevServer } from '../src/worker/dev-server';
 import { resolveTemporalBinary } from '../src/worker/temporal-binary';
@@ -46,15 +47,16 @@ interface Env {
 const names = (tool: string, run: number, count: number) =>
   Array.from({ length: count }, (_, i) => `${tool}${run}-${String(i).padStart(3, '0')}.bench.test`);
 
-/** A command run to its end; rejects with its output when it fails. */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+/** A command run to its end; resolves with its stdout, rejects with its output when it fails. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => ((output += d), (stdout += d)));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}\n${output.slice(-4000)}`))));
+    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}\n${output.slice(-4000)}`))));
   });
 }
 
@@ -88,11 +90,15 @@ async function legoLoop(env: Env, domains: string[]): Promise<void> {
   }
 }
 
-/** Raw acme-client in a Node process of its own (bench/acme-raw.ts), timed from spawn to exit. */
-async function rawClient(env: Env, domains: string[], concurrency: number): Promise<void> {
+/**
+ * Raw acme-client in a Node process of its own (bench/acme-raw.ts), timed from spawn to exit; `polling` absent:
+ * acme-client's defaults. Resolves with each certificate's latency, ms.
+ */
+async function rawClient(env: Env, domains: string[], concurrency: number, polling?: typeof POLLING): Promise<number[]> {
   const listFile = path.join(env.root, `raw-${domains[0]}.json`);
-  await fs.writeFile(listFile, JSON.stringify({ domains, directoryUrl: env.pebble.directoryUrl, caBundle: env.pebble.caBundlePath, challengeDir: env.challengeDir, deployDir: env.deployDir }));
-  await run(process.execPath, [path.join(__dirname, 'acme-raw.js'), listFile, String(concurrency)], {});
+  const job = { domains, directoryUrl: env.pebble.directoryUrl, caBundle: env.pebble.caBundlePath, challengeDir: env.challengeDir, deployDir: env.deployDir, polling };
+  await fs.writeFile(listFile, JSON.stringify(job));
+  return JSON.parse(await run(process.execPath, [path.join(__dirname, 'acme-raw.js'), listFile, String(concurrency)], {})) as number[];
 }
 
 /** CPU seconds used so far by this process's descendants, by command name (the profile's "who burns the cores"). */
@@ -118,8 +124,7 @@ function descendantCpu(): Map<string, number> {
 
 /** `autossl worker` as an operator runs it; resolves once it polls the task queue. */
 async function startWorker(address: string, dataDir: string): Promise<ChildProcess> {
-  const prof = process.env.BENCH_WORKER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...prof, BIN, '--data-dir', dataDir, 'worker', '--address', address, '--task-queue', TASK_QUEUE], {
+  const child = spawn(process.execPath, [BIN, '--data-dir', dataDir, 'worker', '--address', address, '--task-queue', TASK_QUEUE], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let output = '';
@@ -144,7 +149,7 @@ async function startAutossl(env: Env): Promise<Autossl> {
   const dataDir = path.join(env.root, 'autossl-data');
   const cli = await resolveTemporalBinary('cli', { dataDir: path.join(REPO, '.autossl'), log });
   if (!cli) throw new Error('no temporal CLI: set AUTOSSL_TEMPORAL_CLI or put it on PATH');
-  const server = await startDevServer({ dataDir, ui: false, cli: cli.path, ...(process.env.BENCH_PRAGMAS ? { sqlitePragmas: process.env.BENCH_PRAGMAS.split(' ') } : {}) });
+  const server = await startDevServer({ dataDir, ui: false, cli: cli.path });
   const worker = await startWorker(server.address, dataDir).catch(async (err) => {
     await server.stop();
     throw err;
@@ -252,7 +257,10 @@ async function startAutossl(env: Env): Promise<Autossl> {
 
 interface Row {
   tool: string;
+  key: string;
   walls: number[];
+  /** Raw acme-client: the median latency of one certificate, per run. */
+  latencies: number[];
   note?: string;
 }
 
@@ -278,35 +286,45 @@ async function main(argv: string[]): Promise<void> {
     const autossl = await startAutossl(env);
     cleanups.push(() => autossl.stop());
 
+    const polled = `backoffMin ${POLLING.backoffMin} ms`;
     const rows: Row[] = [
-      { tool: 'autossl (dev server + `autossl worker`, all started at once)', walls: [] },
-      { tool: `certbot ${has.certbot?.replace(/^certbot /, '') ?? ''} \`certonly\` loop`, walls: [], note: has.certbot ? undefined : 'certbot not found on PATH: skipped' },
-      { tool: `lego ${has.lego?.replace(/^lego version /, '').split(' ')[0] ?? ''} \`run\` loop`, walls: [], note: has.lego ? undefined : 'lego not found on PATH: skipped' },
-      { tool: 'raw acme-client, sequential', walls: [] },
-      { tool: `raw acme-client, ${concurrency} at once`, walls: [] },
+      { tool: 'autossl (dev server + `autossl worker`, all started at once)', key: 'autossl', walls: [], latencies: [] },
+      { tool: `certbot ${has.certbot?.replace(/^certbot /, '') ?? ''} \`certonly\` loop`, key: 'certbot', walls: [], latencies: [], note: has.certbot ? undefined : 'certbot not found on PATH: skipped' },
+      { tool: `lego ${has.lego?.replace(/^lego version /, '').split(' ')[0] ?? ''} \`run\` loop`, key: 'lego', walls: [], latencies: [], note: has.lego ? undefined : 'lego not found on PATH: skipped' },
+      { tool: 'raw acme-client, its default polling (backoffMin 5 s), sequential', key: 'rawseq', walls: [], latencies: [] },
+      { tool: `raw acme-client, its default polling, ${concurrency} at once`, key: 'rawcon', walls: [], latencies: [] },
+      { tool: `raw acme-client, autossl's polling (${polled}), sequential`, key: 'rawseq-polled', walls: [], latencies: [] },
+      { tool: `raw acme-client, autossl's polling, ${concurrency} at once`, key: 'rawcon-polled', walls: [], latencies: [] },
+      { tool: `raw acme-client, autossl's polling, all ${count} at once`, key: 'rawall-polled', walls: [], latencies: [] },
     ];
-    const jobs: [Row, string, (domains: string[]) => Promise<void>][] = [
-      [rows[0], 'autossl', (d) => autossl.issue(d)],
-      [rows[1], 'certbot', (d) => certbotLoop(env, d)],
-      [rows[2], 'lego', (d) => legoLoop(env, d)],
-      [rows[3], 'rawseq', (d) => rawClient(env, d, 1)],
-      [rows[4], 'rawcon', (d) => rawClient(env, d, concurrency)],
-    ];
-    for (const row of rows.slice(1, 3)) if (row.note) log(row.note);
+    const issuers: Record<string, (domains: string[]) => Promise<number[] | void>> = {
+      autossl: (d) => autossl.issue(d),
+      certbot: (d) => certbotLoop(env, d),
+      lego: (d) => legoLoop(env, d),
+      rawseq: (d) => rawClient(env, d, 1),
+      rawcon: (d) => rawClient(env, d, concurrency),
+      'rawseq-polled': (d) => rawClient(env, d, 1, POLLING),
+      'rawcon-polled': (d) => rawClient(env, d, concurrency, POLLING),
+      'rawall-polled': (d) => rawClient(env, d, count, POLLING),
+    };
+    for (const row of rows) if (row.note) log(row.note);
     for (let r = 0; r < runs; r++) {
-      for (const [row, tool, issue] of jobs) {
-        if (row.note || skip.has(tool)) continue;
-        const cpuBefore = descendantCpu();
+      for (const row of rows) {
+        if (row.note || skip.has(row.key)) continue;
+        // Domain names: letters and digits only, fresh for every run.
+        const domains = names(row.key.replace(/[^a-z]/g, ''), r, count);
+        const cpuBefore = argv.includes('--profile') ? descendantCpu() : undefined;
         const started = process.hrtime.bigint();
-        await issue(names(tool, r, count));
+        const latencies = await issuers[row.key](domains);
         const wall = Number(process.hrtime.bigint() - started) / 1e9;
         row.walls.push(wall);
-        log(`run ${r + 1}/${runs}: ${tool} ${fmt(wall, 2)} s`);
-        if (argv.includes('--profile')) {
+        if (latencies) row.latencies.push(median(latencies));
+        log(`run ${r + 1}/${runs}: ${row.key} ${fmt(wall, 2)} s${latencies ? `, median latency per certificate ${fmt(median(latencies))} ms` : ''}`);
+        if (cpuBefore) {
           const cpu = [...descendantCpu()].map(([k, v]) => [k, v - (cpuBefore.get(k) ?? 0)] as const).filter(([, v]) => v > 0.05);
           log(`  CPU seconds: ${cpu.map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ')}`);
+          if (row.key === 'autossl') for (const line of await autossl.profile(domains)) log(`  ${line}`);
         }
-        if (tool === 'autossl' && argv.includes('--profile')) for (const line of await autossl.profile(names(tool, r, count))) log(`  ${line}`);
       }
     }
 
@@ -327,6 +345,8 @@ async function main(argv: string[]): Promise<void> {
         }),
       )}\n`,
     );
+    const latencies = rows.filter((row) => row.latencies.length).map((row) => `${row.key} ${fmt(median(row.latencies))} ms`);
+    if (latencies.length) process.stdout.write(`\nMedian time from order to deployed file, per certificate: ${latencies.join(', ')}\n`);
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: Error) => log(`cleanup: ${err.message}`));
     await fs.rm(root, { recursive: true, force: true });

@@ -37,7 +37,7 @@ type OrderRequest = Parameters<acme.Client['createOrder']>[0] & { profile?: stri
 
 // Polling of challenges and orders: Let's Encrypt validates in seconds, so the first polls come quickly; the
 // capped backoff bounds one attempt to about a minute before Temporal's retry takes over.
-const POLLING = { backoffAttempts: 12, backoffMin: 250, backoffMax: 10_000 };
+export const POLLING = { backoffAttempts: 12, backoffMin: 250, backoffMax: 10_000 };
 
 const subjectOf = (spec: CertificateAuthoritySpec) => `certificate authority '${spec.name}' (acme)`;
 
