@@ -128,8 +128,10 @@ async function registeredAccount(s: AcmeSettings, storage: StoragePlugin, ctx: P
     return { key, client, directory, until: Date.now() + ACCOUNT_TTL_MS };
   })();
   accounts.set(key, pending);
-  // Issuances waiting on the same registration share its outcome; a failed one is not kept.
-  pending.catch(() => accounts.get(key) === pending && accounts.delete(key));
+  const drop = () => accounts.get(key) === pending && accounts.delete(key);
+  // Issuances waiting on the same registration share its outcome; a failed one is not kept, nor an old one.
+  pending.catch(drop);
+  setTimeout(drop, ACCOUNT_TTL_MS).unref();
   return pending;
 }
 
