@@ -110,13 +110,29 @@ export interface TransportOptions {
   timeoutMs?: number;
 }
 
+// One agent per CA bundle for the whole process: concurrent and successive issuances from the same CA share its
+// kept-alive connections instead of each paying TLS handshakes (and parsing the bundle) again. Idle sockets close
+// after a while, and are unref'd meanwhile, so nothing is held open for long.
+const agents = new Map<string, https.Agent>();
+const IDLE_SOCKET_MS = 30_000;
+
+function agentFor(caBundle: string): https.Agent {
+  let agent = agents.get(caBundle);
+  if (!agent) {
+    agent = new https.Agent({ ca: caBundle, keepAlive: true, timeout: IDLE_SOCKET_MS });
+    agents.set(caBundle, agent);
+  }
+  return agent;
+}
+
 /** A transport configuration for one CA; run ACME calls for that CA through `run`. */
 export function acmeTransport(opts: TransportOptions): { run<T>(fn: () => Promise<T>): Promise<T>; close(): void } {
-  const agent = opts.caBundle === undefined ? undefined : new https.Agent({ ca: opts.caBundle, keepAlive: true });
+  const agent = opts.caBundle === undefined ? undefined : agentFor(opts.caBundle);
   const settings: Scope = { agent, timeoutMs: opts.timeoutMs ?? 30_000 };
   return {
     run: (fn) => scope.run(settings, fn),
-    close: () => agent?.destroy(),
+    // The shared agent outlives this transport: its idle sockets time out by themselves.
+    close: () => {},
   };
 }
 

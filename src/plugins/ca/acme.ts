@@ -2,6 +2,7 @@
 // key lives in the CA storage and is created and registered on first use; HTTP-01 answers go through every
 // server's `acme_dir`, DNS-01 (wildcards, or `challenge: dns-01`) through the blueprint's DNS provider. Renewal
 // orders name the certificate they replace and ask for the certificate's profile when the CA supports either.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as acme from 'acme-client';
 import type { Blueprint, CertificateAuthoritySpec } from '../../blueprint/types';
@@ -36,7 +37,7 @@ type OrderRequest = Parameters<acme.Client['createOrder']>[0] & { profile?: stri
 
 // Polling of challenges and orders: Let's Encrypt validates in seconds, so the first polls come quickly; the
 // capped backoff bounds one attempt to about a minute before Temporal's retry takes over.
-const POLLING = { backoffAttempts: 12, backoffMin: 250, backoffMax: 10_000 };
+export const POLLING = { backoffAttempts: 12, backoffMin: 250, backoffMax: 10_000 };
 
 const subjectOf = (spec: CertificateAuthoritySpec) => `certificate authority '${spec.name}' (acme)`;
 
@@ -51,11 +52,13 @@ export const createAcmeCa: CaFactory = async (spec, ctx) => {
     automated: true,
     issue: (request) =>
       transport.run(async () => {
+        let account: Account | undefined;
         try {
-          const client = await registeredClient(settings, storage, ctx, subject);
-          const { data: directory } = await acmeGet<Directory>(settings.directoryUrl);
-          return await order(client, directory, request, { spec, ctx, settings, subject });
+          account = await registeredAccount(settings, storage, ctx, subject);
+          return await order(account.client, account.directory, request, { spec, ctx, settings, subject });
         } catch (err) {
+          // Whatever failed (a deactivated account, a changed directory), the next attempt starts afresh.
+          if (account) forgetAccount(account);
           throw classify(err, subject);
         }
       }),
@@ -85,7 +88,25 @@ export async function acmeRenewalWindow(spec: CertificateAuthoritySpec, ctx: Plu
   }
 }
 
-async function registeredClient(s: AcmeSettings, storage: StoragePlugin, ctx: PluginContext, subject: string): Promise<acme.Client> {
+interface Account {
+  key: string;
+  client: acme.Client;
+  directory: Directory;
+  until: number;
+}
+
+// An account's client, registered and holding the directory, is kept for a while and shared by the issuances in
+// this process: each would otherwise fetch the directory twice and look the account up (4 of about 14 requests).
+// A failed issuance drops it; so does time, for the directory's sake.
+const ACCOUNT_TTL_MS = 10 * 60_000;
+const accounts = new Map<string, Promise<Account>>();
+
+function forgetAccount(account: Account): void {
+  const current = accounts.get(account.key);
+  if (current) void current.then((a) => a === account && accounts.delete(account.key), () => undefined);
+}
+
+async function registeredAccount(s: AcmeSettings, storage: StoragePlugin, ctx: PluginContext, subject: string): Promise<Account> {
   let accountKey = await storage.get(s.accountKeyName, 'key');
   if (accountKey === null) {
     await storage.put(s.accountKeyName, 'key', await generatePrivateKey({ type: 'ec', curve: 'P-256' }), `${subject}: new ACME account key`);
@@ -93,6 +114,28 @@ async function registeredClient(s: AcmeSettings, storage: StoragePlugin, ctx: Pl
     accountKey = await storage.get(s.accountKeyName, 'key');
     if (accountKey === null) throw new PluginIoError(subject, `the new account key '${s.accountKeyName}' did not stay in the CA storage`, undefined);
   }
+  const key = createHash('sha256').update(`${s.directoryUrl}\0${s.eabCredentials ?? ''}\0${accountKey}`).digest('hex');
+  const cached = accounts.get(key);
+  if (cached) {
+    const account = await cached.catch(() => undefined);
+    if (account && account.until > Date.now()) return account;
+    if (accounts.get(key) === cached) accounts.delete(key);
+  }
+  const accountPem = accountKey;
+  const pending = (async (): Promise<Account> => {
+    const client = await registeredClient(s, accountPem, ctx);
+    const { data: directory } = await acmeGet<Directory>(s.directoryUrl);
+    return { key, client, directory, until: Date.now() + ACCOUNT_TTL_MS };
+  })();
+  accounts.set(key, pending);
+  const drop = () => accounts.get(key) === pending && accounts.delete(key);
+  // Issuances waiting on the same registration share its outcome; a failed one is not kept, nor an old one.
+  pending.catch(drop);
+  setTimeout(drop, ACCOUNT_TTL_MS).unref();
+  return pending;
+}
+
+async function registeredClient(s: AcmeSettings, accountKey: string, ctx: PluginContext): Promise<acme.Client> {
   const eab = s.eabCredentials ? await ctx.credentials.resolve(s.eabCredentials) : undefined;
   const client = new acme.Client({
     directoryUrl: s.directoryUrl,
