@@ -107,13 +107,10 @@ function forgetAccount(account: Account): void {
 }
 
 async function registeredAccount(s: AcmeSettings, storage: StoragePlugin, ctx: PluginContext, subject: string): Promise<Account> {
-  let accountKey = await storage.get(s.accountKeyName, 'key');
-  if (accountKey === null) {
-    await storage.put(s.accountKeyName, 'key', await generatePrivateKey({ type: 'ec', curve: 'P-256' }), `${subject}: new ACME account key`);
-    // Read back: when two workers raced, both continue with the key that stayed.
-    accountKey = await storage.get(s.accountKeyName, 'key');
-    if (accountKey === null) throw new PluginIoError(subject, `the new account key '${s.accountKeyName}' did not stay in the CA storage`, undefined);
-  }
+  // Created only if absent: issuances racing on a fresh CA storage all continue with the one key that stays.
+  const accountKey =
+    (await storage.get(s.accountKeyName, 'key')) ??
+    (await storage.create(s.accountKeyName, 'key', await generatePrivateKey({ type: 'ec', curve: 'P-256' }), `${subject}: new ACME account key`));
   const key = createHash('sha256').update(`${s.directoryUrl}\0${s.eabCredentials ?? ''}\0${accountKey}`).digest('hex');
   const cached = accounts.get(key);
   if (cached) {
