@@ -5,8 +5,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Blueprint } from '../blueprint/types';
 import { assertDeployable, certificateFacts, CertificateRejected, splitBundle } from '../inspect/certificate';
-import type { CertificateFacts, Inspection } from '../inspect/facts';
-import { inspect } from '../inspect/inspect';
+import type { CertificateFacts, Inspection, ServerFacts } from '../inspect/facts';
+import { inspect, serverFacts } from '../inspect/inspect';
 import { RateLimitedError } from '../plugins/ca/rate-limited';
 import { PluginConfigError } from '../plugins/errors';
 import { openCa, openServer, openStorage, using, type PluginEnvironment } from '../plugins/open';
@@ -122,8 +122,11 @@ export function createActivities(env: PluginEnvironment) {
       }));
     },
 
-    /** Deploys the stored pair to one server, provided storage still holds certificate `serial`. */
-    async deployToServer(blueprint: Blueprint, serverId: string, serial: string): Promise<void> {
+    /**
+     * Deploys the stored pair to one server, provided storage still holds certificate `serial`, and reads back
+     * what the server holds now: the workflow's verification, without inspecting every server again.
+     */
+    async deployToServer(blueprint: Blueprint, serverId: string, serial: string): Promise<ServerFacts> {
       const pair = await withStorage(blueprint, env, async (storage) => ({
         key: await storage.get(blueprint.name, 'key'),
         crt: await storage.get(blueprint.name, 'crt'),
@@ -135,8 +138,11 @@ export function createActivities(env: PluginEnvironment) {
         throw new CertificateRejected(`stored certificate changed (${storedSerial}, expected ${serial}); the next cycle deploys it`);
       }
       if (!keyMatchesCertificate(pair.key, leaf)) throw new CertificateRejected(`stored key and certificate ${serial} of '${blueprint.name}' do not match`);
-      const deploy = (server: ServerPlugin) => heartbeating(() => undefined, () => server.deploy({ key: pair.key!, certificate: leaf, chain }));
-      await using(await openServer(blueprint, serverId, env), deploy);
+      const deploy = async (server: ServerPlugin) => {
+        await heartbeating(() => undefined, () => server.deploy({ key: pair.key!, certificate: leaf, chain }));
+        return serverFacts(blueprint, serverId, server);
+      };
+      return using(await openServer(blueprint, serverId, env), deploy);
     },
 
     /** One line of the blueprint's LocalFileTracking log (`tracking:`), for those who consume AutoSSL's record. */

@@ -2,7 +2,7 @@
 // activity and directly by `autossl check` (which needs no Temporal).
 import type { Blueprint } from '../blueprint/types';
 import { openServer, openStorage, pluginContext, using, type PluginEnvironment } from '../plugins/open';
-import type { StoragePlugin } from '../plugins/types';
+import type { ServerPlugin, StoragePlugin } from '../plugins/types';
 import { certificateFacts } from './certificate';
 import type { CertificateFacts, Inspection, RenewalWindow, ServerFacts } from './facts';
 
@@ -36,13 +36,19 @@ async function acmeRenewalWindow(blueprint: Blueprint, env: PluginEnvironment, c
 }
 
 async function inspectServer(blueprint: Blueprint, id: string, env: PluginEnvironment): Promise<ServerFacts> {
-  let label = id;
   try {
-    return await using(await openServer(blueprint, id, env), async (server) => {
-      label = server.describe();
-      const current = await server.readCurrent();
-      return { id, label, certificate: current ? certificateFacts(blueprint, current.certificate, current.key) : null };
-    });
+    return await using(await openServer(blueprint, id, env), (server) => serverFacts(blueprint, id, server));
+  } catch (err) {
+    return { id, label: id, certificate: null, error: messageOf(err) };
+  }
+}
+
+/** What an open server holds now; a read that fails is reported in the facts, not thrown. */
+export async function serverFacts(blueprint: Blueprint, id: string, server: ServerPlugin): Promise<ServerFacts> {
+  const label = server.describe();
+  try {
+    const current = await server.readCurrent();
+    return { id, label, certificate: current ? certificateFacts(blueprint, current.certificate, current.key) : null };
   } catch (err) {
     return { id, label, certificate: null, error: messageOf(err) };
   }

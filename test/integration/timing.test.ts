@@ -71,9 +71,10 @@ function fakeActivities(lifetimeDays: number, opts: { deployFails?: () => boolea
       };
       return stored;
     },
-    async deployToServer() {
+    async deployToServer(b) {
       if (opts.deployFails?.()) throw ApplicationFailure.nonRetryable('disk full', 'PluginIoError');
       deployed = stored;
+      return { id: b.servers[0].id, label: b.servers[0].id, certificate: deployed };
     },
     async track() {},
     async notify(_b, event) {
