@@ -11,7 +11,7 @@
 // the embedded dev server with its default settings and an `autossl worker` process; its wall time runs from
 // the first start request until every lifecycle reports Ready (issued, stored and deployed). Starting the
 // servers and the worker is not measured.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +23,7 @@ import { startDevServer } from '../src/worker/dev-server';
 import { resolveTemporalBinary } from '../src/worker/temporal-binary';
 import { workflowIdFor } from '../src/workflows/definitions';
 import { serveAcmeDirs, startPebble, type TestPebble } from '../test/helpers/pebble';
-import { fmt, intArg, markdownTable, median } from './measure';
+import { fmt, intArg, markdownTable, median, startWorkerProcess } from './measure';
 
 // Compiled to dist/bench: the repository is two levels up.
 const REPO = path.resolve(__dirname, '..', '..');
@@ -122,22 +122,6 @@ function descendantCpu(): Map<string, number> {
   return out;
 }
 
-/** `autossl worker` as an operator runs it; resolves once it polls the task queue. */
-async function startWorker(address: string, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, '--data-dir', dataDir, 'worker', '--address', address, '--task-queue', TASK_QUEUE], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      if (output.length < 64 * 1024) output += chunk;
-      if (output.includes('autossl worker on')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`autossl worker exited with ${code} before it was ready\n${output}`)));
-  });
-  return child;
-}
-
 interface Autossl {
   /** Seconds from the first start request until every lifecycle is Ready. */
   issue(domains: string[]): Promise<number>;
@@ -151,7 +135,7 @@ async function startAutossl(env: Env): Promise<Autossl> {
   const cli = await resolveTemporalBinary('cli', { dataDir: path.join(REPO, '.autossl'), log });
   if (!cli) throw new Error('no temporal CLI: set AUTOSSL_TEMPORAL_CLI or put it on PATH');
   const server = await startDevServer({ dataDir, ui: false, cli: cli.path });
-  const worker = await startWorker(server.address, dataDir).catch(async (err) => {
+  const worker = await startWorkerProcess(BIN, TASK_QUEUE, server.address, dataDir).catch(async (err) => {
     await server.stop();
     throw err;
   });

@@ -9,7 +9,6 @@
 // differ), so each first cycle inspects storage and its server, finds everything up to date and sleeps until the
 // next drift check a day later. One probe lifecycle, started once all others sleep, checks every few seconds: its
 // wake-up is timed against the moment it was due.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +21,7 @@ import { startDevServer } from '../src/worker/dev-server';
 import { resolveTemporalBinary } from '../src/worker/temporal-binary';
 import { workflowIdFor, type LifecycleSettings } from '../src/workflows/definitions';
 import { createCsr, createSelfSignedCa, generatePrivateKey, signCertificate } from '../src/x509';
-import { flagArg, fmt, intArg, markdownTable, procMemoryMiB } from './measure';
+import { flagArg, fmt, intArg, markdownTable, procMemoryMiB, startWorkerProcess } from './measure';
 
 // Compiled to dist/bench: the repository is two levels up.
 const REPO = path.resolve(__dirname, '..', '..');
@@ -69,22 +68,6 @@ async function generate(root: string, names: string[]): Promise<Blueprint[]> {
     await fs.writeFile(path.join(dirs.blueprints, `${name}.yaml`), yaml);
   });
   return loadBlueprints({ blueprint: dirs.blueprints });
-}
-
-/** `autossl worker` as an operator runs it; resolves once it polls the task queue. */
-async function startWorker(address: string, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, '--data-dir', dataDir, 'worker', '--address', address, '--task-queue', TASK_QUEUE], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      if (output.length < 64 * 1024) output += chunk;
-      if (output.includes('autossl worker on')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`autossl worker exited with ${code} before it was ready\n${output}`)));
-  });
-  return child;
 }
 
 /** The `temporal` process the dev server launcher spawned from this process. */
@@ -165,7 +148,7 @@ async function main(argv: string[]): Promise<void> {
     // Losing the SQLite file in a crash costs a benchmark nothing; waiting for every fsync would measure the disk.
     const server = await startDevServer({ dataDir, ui: false, cli: cli.path, sqlitePragmas: ['journal_mode=WAL', 'synchronous=OFF'] });
     cleanups.push(() => server.stop());
-    const worker = await startWorker(server.address, dataDir);
+    const worker = await startWorkerProcess(BIN, TASK_QUEUE, server.address, dataDir);
     const workerExit = new Promise((r) => worker.once('exit', r));
     cleanups.push(async () => {
       worker.kill('SIGTERM');

@@ -1,5 +1,5 @@
 // What the benchmarks share: argument reading, process memory, timing, and the markdown table they print.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 /** `--name VALUE` from argv as a positive integer, else `fallback`. */
@@ -77,3 +77,19 @@ export function markdownTable(headers: string[], rows: (string | number)[][]): s
 }
 
 export const fmt = (n: number, digits = 0): string => n.toFixed(digits);
+
+/** `autossl worker` as an operator runs it (the built CLI `bin`); resolves once it polls `taskQueue`. */
+export async function startWorkerProcess(bin: string, taskQueue: string, address: string, dataDir: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [bin, '--data-dir', dataDir, 'worker', '--address', address, '--task-queue', taskQueue], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      if (output.length < 64 * 1024) output += chunk;
+      if (output.includes('autossl worker on')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`autossl worker exited with ${code} before it was ready\n${output}`)));
+  });
+  return child;
+}
