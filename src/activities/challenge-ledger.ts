@@ -20,8 +20,6 @@ const txtKey = (r: TxtRecord) => JSON.stringify([r.fqdn, r.value]);
 export class ChallengeLedger {
   private readonly placed = new Set<string>();
   private readonly txt = new Map<string, TxtRecord>();
-  /** TXT records a dead attempt left, removed once this attempt opens the DNS provider. */
-  private txtLeftovers: TxtRecord[] = [];
 
   /** `onChange` is told at once, before a challenge is placed, so a crash right after still finds it recorded. */
   constructor(private readonly onChange: () => void) {}
@@ -39,7 +37,6 @@ export class ChallengeLedger {
     for (const r of Array.isArray(txt) ? txt : []) {
       if (typeof r?.fqdn !== 'string' || typeof r.value !== 'string') continue;
       this.txt.set(txtKey(r), { fqdn: r.fqdn, value: r.value });
-      this.txtLeftovers.push({ fqdn: r.fqdn, value: r.value });
     }
     for (const token of Array.isArray(tokens) ? tokens : []) {
       if (typeof token !== 'string') continue;
@@ -49,9 +46,12 @@ export class ChallengeLedger {
     this.onChange();
   }
 
-  /** The same DNS provider, with every TXT record recorded while it exists; first removes a dead attempt's. */
+  /**
+   * The same DNS provider, with every TXT record recorded while it exists. First removes what is recorded so far,
+   * which can only be a dead attempt's: this attempt publishes through the provider returned here.
+   */
   async trackDns(provider: DnsProvider): Promise<DnsProvider> {
-    const leftovers = this.txtLeftovers.splice(0);
+    const leftovers = [...this.txt.values()];
     for (const r of leftovers) {
       const removed = await provider.cleanup(r.fqdn, r.value).then(() => true, () => false);
       if (removed) this.txt.delete(txtKey(r));

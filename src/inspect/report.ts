@@ -67,7 +67,6 @@ async function checkOne(env: PluginEnvironment, blueprint: Blueprint, now: Date)
   }
 }
 
-
 // Servers answer in parallel; a few dozen blueprints at once keep local disks and remote hosts busy, not flooded.
 const CONCURRENCY = 16;
 

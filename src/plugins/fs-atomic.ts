@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, promises as fs, readFile } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { ArtifactKind } from '../blueprint/types';
 import { PluginConfigError, PluginError, PluginIoError, errnoCode, fsError } from './errors';
 
 export const KEY_FILE_MODE = 0o600;
@@ -99,6 +100,21 @@ export function assertFileName(name: string, what: string, subject: string): voi
   }
 }
 
+/** `.<name>.<suffix>.<ext>` beside `target`: hidden, and never taken for the artifact itself. */
+const hiddenName = (p: path.PlatformPath, target: string, suffix: string, ext: string): string =>
+  p.join(p.dirname(target), `.${p.basename(target)}.${suffix}.${ext}`);
+
+/** Runs a primitive, turning its failure into the typed plugin error `action` describes. */
+const classified =
+  (subject: string, ops: AtomicFileOps) =>
+  <T>(action: string, op: () => Promise<T>): Promise<T> =>
+    op().catch((err: unknown) => {
+      throw ops.classify(subject, action, err);
+    });
+
+/** How an artifact of `kind` is written: keys readable by the owner only. */
+export const artifactMode = (kind: ArtifactKind): number => (kind === 'key' ? KEY_FILE_MODE : PUBLIC_FILE_MODE);
+
 /**
  * Writes all `files` or none. Each new file is written in full under a hidden temporary name in its target
  * folder, then renamed over the target. With several files the current ones are first linked to backup names,
@@ -108,20 +124,15 @@ export function assertFileName(name: string, what: string, subject: string): voi
  */
 export async function writeFilesAtomic(subject: string, files: FileToWrite[], ops: AtomicFileOps = localFileOps): Promise<void> {
   const suffix = randomBytes(6).toString('hex');
-  const hidden = (target: string, ext: string): string =>
-    ops.path.join(ops.path.dirname(target), `.${ops.path.basename(target)}.${suffix}.${ext}`);
   const steps: Step[] = files.map((file) => ({
     ...file,
-    temp: hidden(file.path, 'tmp'),
-    backup: hidden(file.path, 'bak'),
+    temp: hiddenName(ops.path, file.path, suffix, 'tmp'),
+    backup: hiddenName(ops.path, file.path, suffix, 'bak'),
     hasBackup: false,
     replaced: false,
   }));
   const folders = [...new Set(steps.map((s) => ops.path.dirname(s.path)))];
-  const run = <T>(action: string, op: () => Promise<T>): Promise<T> =>
-    op().catch((err: unknown) => {
-      throw ops.classify(subject, action, err);
-    });
+  const run = classified(subject, ops);
 
   try {
     for (const dir of folders) await run(`cannot create folder ${dir}`, () => ops.mkdirp(dir));
@@ -213,11 +224,8 @@ export function deployPairAtomic(
  */
 export async function createFileExclusive(subject: string, file: string, content: string, mode: number): Promise<string> {
   const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const run = <T>(action: string, op: () => Promise<T>): Promise<T> =>
-    op().catch((err: unknown) => {
-      throw fsError(subject, action, err);
-    });
+  const temp = hiddenName(path, file, randomBytes(6).toString('hex'), 'tmp');
+  const run = classified(subject, localFileOps);
   try {
     await run(`cannot create folder ${dir}`, () => localFileOps.mkdirp(dir));
     await run(`cannot write ${file}`, () => localFileOps.writeNew(temp, content, mode));

@@ -118,9 +118,8 @@ async function registeredAccount(s: AcmeSettings, storage: StoragePlugin, ctx: P
     if (account && account.until > Date.now()) return account;
     if (accounts.get(key) === cached) accounts.delete(key);
   }
-  const accountPem = accountKey;
   const pending = (async (): Promise<Account> => {
-    const client = await registeredClient(s, accountPem, ctx);
+    const client = await registeredClient(s, accountKey, ctx);
     const { data: directory } = await acmeGet<Directory>(s.directoryUrl);
     return { key, client, directory, until: Date.now() + ACCOUNT_TTL_MS };
   })();

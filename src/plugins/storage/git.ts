@@ -18,7 +18,7 @@ import { inspect } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { ArtifactKind } from '../../blueprint/types';
 import { PluginConfigError, PluginError, PluginIoError, errnoCode, fsError } from '../errors';
-import { KEY_FILE_MODE, PUBLIC_FILE_MODE, assertFileName, readFileIfExists, writeFileAtomic } from '../fs-atomic';
+import { KEY_FILE_MODE, artifactMode, assertFileName, readFileIfExists, writeFileAtomic } from '../fs-atomic';
 import type { PluginContext, StorageFactory, StoragePlugin } from '../types';
 
 /** The clones hold private keys (in the working tree and in .git/objects): only their owner may enter. */
@@ -391,7 +391,7 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
         queued(async () => {
           const { rel, abs } = fileOf(name, kind);
           await change(rel, 'store', message, async () => {
-            await writeFileAtomic(subject, abs, content, kind === 'key' ? KEY_FILE_MODE : PUBLIC_FILE_MODE);
+            await writeFileAtomic(subject, abs, content, artifactMode(kind));
             return true;
           });
         }),
@@ -403,7 +403,7 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
           await change(rel, 'store', message, async () => {
             const existing = await readFileIfExists(subject, abs);
             if (existing !== null) stored = existing;
-            else await writeFileAtomic(subject, abs, content, kind === 'key' ? KEY_FILE_MODE : PUBLIC_FILE_MODE);
+            else await writeFileAtomic(subject, abs, content, artifactMode(kind));
             return existing === null;
           });
           return stored;

@@ -3,10 +3,8 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArtifactKind } from '../../blueprint/types';
 import { PluginConfigError, fsError } from '../errors';
-import { KEY_FILE_MODE, PUBLIC_FILE_MODE, assertFileName, createFileExclusive, readFileIfExists, writeFileAtomic } from '../fs-atomic';
+import { artifactMode, assertFileName, createFileExclusive, readFileIfExists, writeFileAtomic } from '../fs-atomic';
 import type { StorageFactory, StoragePlugin } from '../types';
-
-const modeOf = (kind: ArtifactKind): number => (kind === 'key' ? KEY_FILE_MODE : PUBLIC_FILE_MODE);
 
 export const createLocalStorage: StorageFactory = (spec) => {
   const folder = spec.parameters.path;
@@ -21,8 +19,8 @@ export const createLocalStorage: StorageFactory = (spec) => {
   const storage: StoragePlugin = {
     stores: (kind) => !kinds || kinds.has(kind),
     get: async (name, kind) => readFileIfExists(subject, file(name, kind)),
-    put: async (name, kind, content) => writeFileAtomic(subject, file(name, kind), content, modeOf(kind)),
-    create: async (name, kind, content) => createFileExclusive(subject, file(name, kind), content, modeOf(kind)),
+    put: async (name, kind, content) => writeFileAtomic(subject, file(name, kind), content, artifactMode(kind)),
+    create: async (name, kind, content) => createFileExclusive(subject, file(name, kind), content, artifactMode(kind)),
     remove: async (name, kind) => {
       const target = file(name, kind);
       await rm(target, { force: true }).catch((err) => {
