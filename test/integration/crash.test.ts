@@ -16,6 +16,7 @@ import { serveAcmeDirs, startPebble } from '../helpers/pebble';
 import { makeCa, makeTempDir } from '../helpers/pki';
 import { startSshd } from '../helpers/sshd';
 import { startTestDevServer, type TestDevServer } from '../helpers/temporal';
+import { eventually, until as waitUntil } from '../helpers/wait';
 
 const taskQueue = 'crash-test';
 const silent = { out() {}, err() {} };
@@ -39,13 +40,7 @@ async function kill9(worker: ChildProcess): Promise<void> {
 }
 
 /** Polls until `ready` holds; the deadline covers a heartbeat timeout and a new worker's start. */
-async function until(what: string, ready: () => Promise<boolean> | boolean, timeoutMs = 45_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ready())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (what: string, ready: () => Promise<boolean> | boolean) => waitUntil(what, ready, 45_000);
 
 /** Files in `dirs`, without the hidden temporary names of a write in progress. */
 async function filesIn(dirs: string[]): Promise<string[]> {
@@ -140,12 +135,9 @@ storage: { type: local, parameters: { path: ${dir}/storage } }
     const submitted = await runCli(['--blueprint', file, 'submit', '--certificate', certFile, '--address', temporal.address]);
     assert.equal(submitted.code, 0, submitted.stderr);
 
-    let state = '';
-    for (let i = 0; i < 150 && state !== 'Ready'; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      state = (await queryStatus(sessionOf(temporal), workflowId))?.state ?? '';
-    }
-    assert.equal(state, 'Ready');
+    await eventually('the delivered certificate deployed', 30_000, async () =>
+      assert.equal((await queryStatus(sessionOf(temporal!), workflowId))?.state, 'Ready'),
+    );
     const serial = parseCertificate(issued).serial;
     for (const server of ['web-1', 'web-2']) {
       const deployed = await fs.readFile(path.join(dir, server, 'crash.test.crt'), 'utf8');

@@ -25,6 +25,7 @@ import { serveAcmeDirs, startPebble } from '../helpers/pebble';
 import { daysAgo, issueLeaf, makeCa, makeTempDir, writeBlueprint } from '../helpers/pki';
 import { startSshd } from '../helpers/sshd';
 import { mountTmpfs } from '../helpers/tmpfs';
+import { eventually } from '../helpers/wait';
 
 const execFileAsync = promisify(execFile);
 
@@ -37,22 +38,6 @@ const GIT_PASSWORD = 'fault-p@ss:w/rd%40';
 type StatusJson = LifecycleStatus & { workflowId: string; retrying: RetryingStep[] };
 
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Calls `probe` until it stops throwing; after `timeoutMs` its last assertion error is the test's. */
-async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await probe();
-    } catch (err) {
-      if (Date.now() > deadline) {
-        if (err instanceof Error) err.message = `${what}, not within ${timeoutMs / 1000} s: ${err.message}`;
-        throw err;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-}
 
 describe('faults: retried, shown by autossl status, recovered without a person', { concurrency: true }, () => {
   let dir: string;
