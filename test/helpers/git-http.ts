@@ -7,8 +7,10 @@
 //   await server.stop();
 //   await startGitHttp({ ..., port: server.port })    // the remote back, at the same URLs
 import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 
 export interface GitHttpServer {
   port: number;
@@ -70,4 +72,18 @@ export async function startGitHttp(opts: { projectRoot: string; username: string
     requests,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Keeps the machine's and the user's git (and ssh) configuration out of git run by this process: a home of its
+ * own under `dir`, and the worker's working clones under `dir/data`.
+ */
+export async function isolateGit(dir: string): Promise<void> {
+  await fs.mkdir(path.join(dir, 'home'));
+  Object.assign(process.env, {
+    HOME: path.join(dir, 'home'),
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: path.join(dir, 'home', '.gitconfig'),
+    AUTOSSL_DATA_DIR: path.join(dir, 'data'),
+  });
 }

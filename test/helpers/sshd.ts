@@ -45,6 +45,22 @@ export interface TestSshd {
   stop(): Promise<void>;
 }
 
+/** A blueprint `ssh` server entry logging in with the sshd's user key and checking its host key against its known_hosts. */
+export function sshServerEntry(sshd: TestSshd, folder: string, extra: Record<string, unknown> = {}) {
+  return {
+    type: 'ssh',
+    parameters: {
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      private_key_file: sshd.userKeyFile,
+      known_hosts_file: sshd.knownHostsFile,
+      path: folder,
+      ...extra,
+    },
+  };
+}
+
 export interface SshdOptions {
   /** Fail every SFTP posix-rename whose new path ends with this. */
   failRenameTo?: string;

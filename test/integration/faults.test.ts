@@ -19,11 +19,11 @@ import { queryStatus, requestCycle } from '../../src/client/temporal';
 import { workflowIdFor, type LifecycleStatus } from '../../src/workflows/definitions';
 import { parseCertificate } from '../../src/x509';
 import { runCli } from '../helpers/cli';
-import { startGitHttp } from '../helpers/git-http';
+import { isolateGit, startGitHttp } from '../helpers/git-http';
 import { everyString, startLifecycleHarness, type LifecycleHarness } from '../helpers/lifecycle';
 import { serveAcmeDirs, startPebble } from '../helpers/pebble';
 import { daysAgo, issueLeaf, makeCa, makeTempDir, writeBlueprint } from '../helpers/pki';
-import { startSshd } from '../helpers/sshd';
+import { sshServerEntry, startSshd } from '../helpers/sshd';
 import { mountTmpfs } from '../helpers/tmpfs';
 import { eventually } from '../helpers/wait';
 
@@ -51,13 +51,7 @@ describe('faults: retried, shown by autossl status, recovered without a person',
     dir = await fs.realpath(await makeTempDir('autossl-faults-'));
     // The worker runs in this process: git must see neither the machine's nor the user's configuration, and
     // its working clones go into this test's folder.
-    await fs.mkdir(path.join(dir, 'home'));
-    Object.assign(process.env, {
-      HOME: path.join(dir, 'home'),
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_CONFIG_GLOBAL: path.join(dir, 'home', '.gitconfig'),
-      AUTOSSL_DATA_DIR: path.join(dir, 'data'),
-    });
+    await isolateGit(dir);
     harness = await startLifecycleHarness('faults-test', { GIT_HTTP_USERNAME: GIT_USER, GIT_HTTP_PASSWORD: GIT_PASSWORD });
   });
 
@@ -222,19 +216,7 @@ describe('faults: retried, shown by autossl status, recovered without a person',
     cleanups.push(() => sshd.stop());
     const folder = path.join(dir, name, 'web');
     const { file, blueprint: b } = await blueprint(name, {
-      servers: [
-        {
-          type: 'ssh',
-          parameters: {
-            host: sshd.host,
-            port: sshd.port,
-            username: sshd.username,
-            private_key_file: sshd.userKeyFile,
-            known_hosts_file: sshd.knownHostsFile,
-            path: folder,
-          },
-        },
-      ],
+      servers: [sshServerEntry(sshd, folder)],
     });
     const label = `ssh:${sshd.username}@127.0.0.1:${sshd.port}:${folder}`;
     const refused = `cannot connect to 127.0.0.1:${sshd.port}: connection refused (ECONNREFUSED)`;

@@ -18,7 +18,7 @@ import type { PluginContext, StoragePlugin } from '../../src/plugins/types';
 import { workflowIdFor } from '../../src/workflows/definitions';
 import { bundleWorkflows, createWorker } from '../../src/worker/worker';
 import { parseCertificate } from '../../src/x509';
-import { startGitHttp, type GitHttpServer } from '../helpers/git-http';
+import { isolateGit, startGitHttp, type GitHttpServer } from '../helpers/git-http';
 import { startSshd } from '../helpers/sshd';
 import { startTestDevServer } from '../helpers/temporal';
 
@@ -56,13 +56,7 @@ describe('git storage', () => {
   before(async () => {
     dir = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'autossl-git-')));
     // Neither the machine's nor the user's git or ssh configuration may change what git does here.
-    await fs.mkdir(path.join(dir, 'home'));
-    Object.assign(process.env, {
-      HOME: path.join(dir, 'home'),
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_CONFIG_GLOBAL: path.join(dir, 'home', '.gitconfig'),
-      AUTOSSL_DATA_DIR: path.join(dir, 'data'),
-    });
+    await isolateGit(dir);
     await fs.mkdir(path.join(dir, 'http'));
     http = await startGitHttp({ projectRoot: path.join(dir, 'http'), username: USERNAME, password: PASSWORD });
     for (const stream of ['stdout', 'stderr'] as const) {

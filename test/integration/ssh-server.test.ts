@@ -15,7 +15,7 @@ import { parseCertificate } from '../../src/x509';
 import { runCli } from '../helpers/cli';
 import { startNginx, type TestNginx } from '../helpers/nginx';
 import { issueLeaf, makeCa, makeTempDir, writeBlueprint } from '../helpers/pki';
-import { startSshd, type TestSshd } from '../helpers/sshd';
+import { sshServerEntry, startSshd, type TestSshd } from '../helpers/sshd';
 import type { TestDevServer } from '../helpers/temporal';
 import { everyString, startLifecycleHarness, type LifecycleHarness } from '../helpers/lifecycle';
 
@@ -47,18 +47,7 @@ describe('SSH servers through the lifecycle workflow', () => {
   });
 
   /** An SSH server entry logging in with the sshd's user key and checking its host key against its known_hosts. */
-  const ssh = (sshd: TestSshd, folder: string, extra: Record<string, unknown> = {}) => ({
-    type: 'ssh',
-    parameters: {
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.username,
-      private_key_file: sshd.userKeyFile,
-      known_hosts_file: sshd.knownHostsFile,
-      path: path.join(dir, folder),
-      ...extra,
-    },
-  });
+  const ssh = (sshd: TestSshd, folder: string, extra: Record<string, unknown> = {}) => sshServerEntry(sshd, path.join(dir, folder), extra);
 
   async function blueprint(name: string, servers: unknown[]): Promise<{ file: string; blueprint: Blueprint }> {
     const file = await writeBlueprint(
