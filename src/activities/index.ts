@@ -145,9 +145,9 @@ export function createActivities(env: PluginEnvironment) {
       return using(await openServer(blueprint, serverId, env), deploy);
     },
 
-    /** One line of the blueprint's LocalFileTracking log (`tracking:`), for those who consume AutoSSL's record. */
+    /** One step of the blueprint's tracking record (`tracking:`), for those who consume AutoSSL's record. */
     async track(blueprint: Blueprint, event: TrackEvent): Promise<void> {
-      await writeTrackingLine(blueprint, event, callerWorkflowId());
+      await writeTrackingLine(blueprint, event, callerWorkflowId(), env);
     },
 
     /** Tells the blueprint's `notify` channels about an event they asked for. */

@@ -2,9 +2,9 @@
 // notifications (webhook, command). Both run on the worker; nothing here may carry a private key or a secret
 // back into workflow history, so errors name the webhook as written, never with its `${VAR}`s expanded.
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { Blueprint, NotifySpec } from '../blueprint/types';
+import { openTracking, using, type PluginEnvironment } from '../plugins/open';
+import type { TrackingEntry } from '../plugins/types';
 import type { NotifyEvent, TrackEvent } from '../workflows/definitions';
 
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -15,24 +15,22 @@ export class NotificationFailed extends Error {
   override name = 'NotificationFailed';
 }
 
-/** Appends the event to `<log_folder>/<name>.log`, with the CSR and certificate when `data:` lists them. */
-export async function writeTrackingLine(blueprint: Blueprint, event: TrackEvent, workflowId: string): Promise<void> {
-  const spec = blueprint.tracking;
-  if (!spec) return;
-  const line = JSON.stringify({
+/** Records the event with the blueprint's tracking plugin, with the CSR and certificate when `data:` lists them. */
+export async function writeTrackingLine(blueprint: Blueprint, event: TrackEvent, workflowId: string, env: PluginEnvironment): Promise<void> {
+  if (!blueprint.tracking) return;
+  const data = blueprint.tracking.data;
+  const entry: TrackingEntry = {
     time: event.at,
     workflow_id: workflowId,
     certificate: blueprint.name,
     step: event.step,
     message: event.message,
-    ...(event.csr && spec.data.includes('csr') && { csr: event.csr }),
-    ...(event.certificate && spec.data.includes('crt') && { certificate_pem: event.certificate }),
-  });
-  // Keys never reach this activity; this guards the log against a future caller that gets that wrong.
-  if (line.includes('PRIVATE KEY')) throw new Error(`refusing to write key material to the tracking log of '${blueprint.name}'`);
-  const folder = String(spec.parameters.log_folder);
-  await fs.mkdir(folder, { recursive: true });
-  await fs.appendFile(path.join(folder, `${blueprint.name}.log`), `${line}\n`);
+    ...(event.csr && data.includes('csr') && { csr: event.csr }),
+    ...(event.certificate && data.includes('crt') && { certificate_pem: event.certificate }),
+  };
+  // Keys never reach this activity; this guards the record against a future caller that gets that wrong.
+  if (JSON.stringify(entry).includes('PRIVATE KEY')) throw new Error(`refusing to write key material to the tracking log of '${blueprint.name}'`);
+  await using((await openTracking(blueprint, env))!, (t) => t.record(entry));
 }
 
 /** Sends the event to every channel of the blueprint's `notify` section that wants it. */

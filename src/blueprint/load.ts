@@ -6,6 +6,7 @@ import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { findDnsProvider, type CheckedParameterSpec } from '../plugins/dns/catalog';
+import { isModuleReference, resolveModuleReference } from '../plugins/modules';
 import { DEFAULT_CA_TYPE, findPlugin, pluginNames, type CatalogEntry, type PluginCategory } from '../plugins/registry';
 import { normalizeDomain } from '../x509/domains';
 import { BlueprintError } from './errors';
@@ -235,6 +236,14 @@ function checkValue(ctx: Ctx, field: Field, node: TNode, where: string): boolean
         return bad(`${where} must be text, not ${describe(node)}${quote}`);
       }
       if (field.kind === 'plugin') {
+        if (isModuleReference(node.value)) {
+          try {
+            lookupPlugin(field.category, node.value, node.pos);
+            return true;
+          } catch (err) {
+            return bad(`${where}: ${(err as Error).message}`);
+          }
+        }
         if (findPlugin(field.category, node.value)) return true;
         const known = pluginNames(field.category);
         const hint = didYouMean(node.value, known);
@@ -327,17 +336,36 @@ function readPlugin(
   defaultType = '',
 ): PluginSpec {
   const declaredType = scalar<string>(f, 'type') ?? defaultType;
-  const entry = findPlugin(category, declaredType);
+  const { entry, type } = tryLookup(category, declaredType, entryValue(f, 'type')?.pos);
   const credentials = scalar<string>(f, 'credentials');
   if (credentials !== undefined) ctx.refs.push({ name: credentials, pos: entryValue(f, 'credentials')!.pos, where });
   const credentialsParameters = entryValue(f, 'credentials_parameters');
   return {
-    type: entry?.name ?? declaredType,
+    type: type ?? entry?.name ?? declaredType,
     declaredType,
     parameters: readParameters(ctx, entry && pluginRules(entry), f, where, implicit),
     ...(credentials !== undefined && { credentials }),
     ...(credentialsParameters && { credentialsParameters: toPlain(credentialsParameters) as Record<string, unknown> }),
   };
+}
+
+/**
+ * The catalog entry a `type` names and the type as the worker finds it: an in-house module's reference resolved
+ * from the folder of the file it is written in (a blueprint or the global config). Throws when a module is unfit.
+ */
+function lookupPlugin(category: PluginCategory, declared: string, pos: Pos | undefined): { entry: CatalogEntry | undefined; type: string | undefined } {
+  if (!isModuleReference(declared) || !pos) return { entry: findPlugin(category, declared), type: undefined };
+  const type = resolveModuleReference(declared, pos.src.file);
+  return { entry: findPlugin(category, type), type };
+}
+
+/** As lookupPlugin; a module that does not load is reported already, by checkValue. */
+function tryLookup(category: PluginCategory, declared: string, pos: Pos | undefined): ReturnType<typeof lookupPlugin> {
+  try {
+    return lookupPlugin(category, declared, pos);
+  } catch {
+    return { entry: undefined, type: undefined };
+  }
 }
 
 /** What `parameters` may hold: a plugin's or a DNS provider's, named in messages as `owner`. */

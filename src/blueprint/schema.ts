@@ -68,7 +68,13 @@ function fieldSchema(field: Field, nullable: boolean): Schema {
       schema = { type: 'array', items: text(field.enum), ...(field.default && { default: field.default }) };
       break;
     case 'plugin':
-      schema = { enum: pluginNames(field.category), ...(field.default && { default: field.default }) };
+      schema = {
+        anyOf: [
+          { enum: pluginNames(field.category) },
+          { type: 'string', pattern: '^\\.{1,2}/|^/|#', description: 'An in-house plugin module: ./path.js, /path.js or package, with #export.' },
+        ],
+        ...(field.default && { default: field.default }),
+      };
       break;
     case 'parameters':
     case 'mapping':
@@ -106,7 +112,7 @@ function orNull(schema: Schema, nullable: boolean): Schema {
   if (!nullable) return schema;
   if (typeof schema.type === 'string') return { ...schema, type: [schema.type, 'null'] };
   if (Array.isArray(schema.enum)) return { ...schema, enum: [...schema.enum, null] };
-  if (Array.isArray(schema.anyOf)) return { anyOf: [...schema.anyOf, { type: 'null' }] };
+  if (Array.isArray(schema.anyOf)) return { ...schema, anyOf: [...schema.anyOf, { type: 'null' }] };
   return { anyOf: [schema, { type: 'null' }] };
 }
 

@@ -1,8 +1,8 @@
 // Opens the plugins a blueprint names, with credentials resolved where this process runs (worker or CLI).
 import type { Blueprint, CertificateAuthoritySpec } from '../blueprint/types';
 import type { CredentialResolver } from '../blueprint/credentials';
-import { caFactory, serverFactory, storageFactory } from './registry';
-import type { CaPlugin, PluginContext, ServerPlugin, StoragePlugin } from './types';
+import { caFactory, serverFactory, storageFactory, trackingFactory } from './registry';
+import type { CaPlugin, PluginContext, ServerPlugin, StoragePlugin, TrackingPlugin } from './types';
 
 export interface PluginEnvironment {
   /** Credentials of a blueprint, resolved where this process runs. */
@@ -24,6 +24,11 @@ export function pluginContext(blueprint: Blueprint, env: PluginEnvironment): Plu
 /** The blueprint's artifact storage; `null` when it has none. */
 export async function openStorage(blueprint: Blueprint, env: PluginEnvironment): Promise<StoragePlugin | null> {
   return blueprint.storage ? pluginContext(blueprint, env).openStorage(blueprint.storage) : null;
+}
+
+/** The blueprint's tracking plugin; `null` when it keeps no tracking record. */
+export async function openTracking(blueprint: Blueprint, env: PluginEnvironment): Promise<TrackingPlugin | null> {
+  return blueprint.tracking ? trackingFactory(blueprint.tracking.type)(blueprint.tracking, pluginContext(blueprint, env)) : null;
 }
 
 export async function openServer(blueprint: Blueprint, id: string, env: PluginEnvironment): Promise<ServerPlugin> {

@@ -1,7 +1,8 @@
 // Maps a blueprint `type` (short name or AutoSSL class path) to a plugin. The catalogue is pure data so the
 // blueprint loader can validate types and parameters without loading any plugin code; each plugin module is
 // required only when first used, which keeps `check` light.
-import type { CaFactory, ServerFactory, StorageFactory } from './types';
+import { isModuleReference, loadModulePlugin } from './modules';
+import type { CaFactory, ServerFactory, StorageFactory, TrackingFactory } from './types';
 
 export type PluginCategory = 'server' | 'storage' | 'tracking' | 'ca';
 
@@ -23,8 +24,8 @@ export interface CatalogEntry {
   aliases: string[];
   description: string;
   parameters: Record<string, ParameterSpec>;
-  /** Loads the implementation; absent for kinds that carry data only (tracking). */
-  load?: () => ServerFactory | StorageFactory | CaFactory;
+  /** Loads the implementation. */
+  load: () => ServerFactory | StorageFactory | CaFactory | TrackingFactory;
 }
 
 const serverCommon: Record<string, ParameterSpec> = {
@@ -111,6 +112,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     parameters: {
       log_folder: { type: 'string', required: true, expandEnv: true, description: 'Folder receiving <name>.log.' },
     },
+    load: () => require('./tracking/local').createLocalTracking as TrackingFactory,
   },
   {
     category: 'ca',
@@ -164,7 +166,9 @@ export const CATALOG: readonly CatalogEntry[] = [
 /** Default CA type when a blueprint names none (AutoSSL: a CA with no automation). */
 export const DEFAULT_CA_TYPE = 'manual';
 
+/** The entry a canonical `type` names; an in-house module (a resolved reference) is loaded, and throws if unfit. */
 export function findPlugin(category: PluginCategory, type: string): CatalogEntry | undefined {
+  if (isModuleReference(type)) return loadModulePlugin(category, type);
   return CATALOG.find((e) => e.category === category && (e.name === type || e.aliases.includes(type)));
 }
 
@@ -174,10 +178,11 @@ export function pluginNames(category: PluginCategory): string[] {
 
 function loader<T>(category: PluginCategory, type: string): T {
   const entry = findPlugin(category, type);
-  if (!entry?.load) throw new Error(`no ${category} plugin of type '${type}'`);
+  if (!entry) throw new Error(`no ${category} plugin of type '${type}'`);
   return entry.load() as T;
 }
 
 export const serverFactory = (type: string): ServerFactory => loader<ServerFactory>('server', type);
 export const storageFactory = (type: string): StorageFactory => loader<StorageFactory>('storage', type);
 export const caFactory = (type: string): CaFactory => loader<CaFactory>('ca', type);
+export const trackingFactory = (type: string): TrackingFactory => loader<TrackingFactory>('tracking', type);

@@ -76,6 +76,26 @@ export interface PluginContext {
   openStorage(spec: PluginSpec & { data?: ArtifactKind[] }): Promise<StoragePlugin>;
 }
 
+/** One step of the tracking record, as AutoSSL's LocalFileTracking logs it. Public data only: never a key. */
+export interface TrackingEntry {
+  time: string;
+  workflow_id: string;
+  certificate: string;
+  step: string;
+  message: string;
+  /** Attached when the tracking `data:` lists `csr`. */
+  csr?: string;
+  /** Attached when the tracking `data:` lists `crt`. */
+  certificate_pem?: string;
+}
+
+export interface TrackingPlugin {
+  /** Records one step; the workflow history stays the record of truth, so a failure is logged and the cycle goes on. */
+  record(entry: TrackingEntry): Promise<void>;
+  close(): Promise<void>;
+}
+
 export type ServerFactory = (spec: ServerSpec, ctx: PluginContext) => ServerPlugin | Promise<ServerPlugin>;
 export type StorageFactory = (spec: PluginSpec & { data?: ArtifactKind[] }, ctx: PluginContext) => StoragePlugin | Promise<StoragePlugin>;
 export type CaFactory = (spec: CertificateAuthoritySpec, ctx: PluginContext) => CaPlugin | Promise<CaPlugin>;
+export type TrackingFactory = (spec: PluginSpec & { data?: ArtifactKind[] }, ctx: PluginContext) => TrackingPlugin | Promise<TrackingPlugin>;

@@ -17,7 +17,7 @@ describe('blueprint JSON Schema', () => {
   it('offers every server type of the catalogue and checks each one parameters', () => {
     const schema = blueprintSchema() as Schema;
     const server = schema.$defs.server;
-    assert.deepEqual(server.properties.type.enum, pluginNames('server'));
+    assert.deepEqual(server.properties.type.anyOf[0].enum, pluginNames('server'));
     assert.equal(server.additionalProperties, false);
     for (const entry of CATALOG.filter((e) => e.category === 'server')) {
       const rule = server.allOf.find((c: Schema) => c.if.properties.type.enum.includes(entry.name));

@@ -5,9 +5,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { NotificationFailed, sendNotification, writeTrackingLine } from '../../src/activities/report';
+import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { BlueprintError } from '../../src/blueprint/errors';
 import { loadBlueprints } from '../../src/blueprint/load';
 import type { ArtifactKind, Blueprint } from '../../src/blueprint/types';
+import type { PluginEnvironment } from '../../src/plugins/open';
 import { freePort } from '../../src/worker/dev-server';
 import type { NotifyEvent } from '../../src/workflows/definitions';
 import { makeTempDir, writeBlueprint } from '../helpers/pki';
@@ -146,20 +148,22 @@ describe('notifiers and tracking log', () => {
     await assert.rejects(sendNotification(refused, EVENT, 'cert:site.test', {}), /uses \$\{HOOK_TOKEN\} but HOOK_TOKEN is not set on the worker/);
   });
 
+  const plugins: PluginEnvironment = { staging: false, credentialsFor: (b) => createCredentialResolver({ specs: b.credentials, env: {} }) };
+
   it('appends one JSON line per step, attaching the CSR and certificate only as data: says', async () => {
     const folder = path.join(dir, 'logs');
     const tracking = (data: ArtifactKind[]) =>
       blueprint({ tracking: { type: 'local', declaredType: 'local', parameters: { log_folder: folder }, data } });
     const csr = '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n';
-    await writeTrackingLine(tracking(['csr', 'crt']), { step: 'csr-created', message: 'CSR made', at: EVENT.at, csr }, 'cert:site.test');
-    await writeTrackingLine(tracking(['crt']), { step: 'csr-created', message: 'CSR made', at: EVENT.at, csr }, 'cert:site.test');
+    await writeTrackingLine(tracking(['csr', 'crt']), { step: 'csr-created', message: 'CSR made', at: EVENT.at, csr }, 'cert:site.test', plugins);
+    await writeTrackingLine(tracking(['crt']), { step: 'csr-created', message: 'CSR made', at: EVENT.at, csr }, 'cert:site.test', plugins);
     const lines = (await fs.readFile(path.join(folder, 'site.test.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines, [
       { time: EVENT.at, workflow_id: 'cert:site.test', certificate: 'site.test', step: 'csr-created', message: 'CSR made', csr },
       { time: EVENT.at, workflow_id: 'cert:site.test', certificate: 'site.test', step: 'csr-created', message: 'CSR made' },
     ]);
     await assert.rejects(
-      writeTrackingLine(tracking(['csr']), { step: 'closed', message: '-----BEGIN PRIVATE KEY-----', at: EVENT.at }, 'cert:site.test'),
+      writeTrackingLine(tracking(['csr']), { step: 'closed', message: '-----BEGIN PRIVATE KEY-----', at: EVENT.at }, 'cert:site.test', plugins),
       /refusing to write key material/,
     );
   });
