@@ -57,6 +57,16 @@ organization:
 ...
 `;
 
+/** The artifacts in a local folder, as the original's own test blueprints keep them. */
+const LOCAL_STORAGE = `storage:
+  type: autossl.storage.local.LocalFileStorage
+  parameters:
+    path: \${AUTOSSL_STORAGE_PATH}
+  data:
+    - type: key
+    - type: csr
+    - type: crt`;
+
 /** DV from the local CA, two servers (one by $VAR, one with the full chain), local storage and tracking. */
 const localBlueprint = `---
 name: localca.example.test
@@ -78,14 +88,7 @@ servers:
     parameters:
       path: $AUTOSSL_CRT_PATH_2
       deploy_full_chain: true
-storage:
-  type: autossl.storage.local.LocalFileStorage
-  parameters:
-    path: \${AUTOSSL_STORAGE_PATH}
-  data:
-    - type: key
-    - type: csr
-    - type: crt
+${LOCAL_STORAGE}
 tracking:
   type: autossl.tracking.local.LocalFileTracking
   parameters:
@@ -157,14 +160,7 @@ certificate:
   is_ca: true
   san:
     - subca.example.test
-storage:
-  type: autossl.storage.local.LocalFileStorage
-  parameters:
-    path: \${AUTOSSL_STORAGE_PATH}
-  data:
-    - type: key
-    - type: csr
-    - type: crt
+${LOCAL_STORAGE}
 ...
 `;
 
