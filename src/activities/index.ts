@@ -16,7 +16,7 @@ import { createCsr, generatePrivateKey, keyMatchesCertificate, parseCertificate 
 import { ChallengeLedger } from './challenge-ledger';
 import { sendNotification, writeTrackingLine } from './report';
 
-/** Storage name of the key and CSR of a renewal in progress: the live pair stays untouched until it completes. */
+/** Storage name of the key of a renewal in progress: the live pair stays untouched until it completes. */
 export const pendingName = (name: string): string => `${name}.pending`;
 
 async function withStorage<T>(blueprint: Blueprint, env: PluginEnvironment, fn: (s: StoragePlugin) => Promise<T>): Promise<T> {
@@ -52,8 +52,11 @@ export function createActivities(env: PluginEnvironment) {
       return heartbeating(() => undefined, () => inspect(blueprint, env));
     },
 
-    /** Makes (or, with private_key_reuse, reuses) the key and a CSR; key and CSR go to storage as pending. */
-    async prepareRenewal(blueprint: Blueprint): Promise<{ csr: string }> {
+    /**
+     * Makes (or, with private_key_reuse, reuses) the key and a CSR. The key goes to storage as pending; the CSR
+     * as `<name>.csr`, where a person following AutoSSL's manual takes it to a manual CA. Says where that is.
+     */
+    async prepareRenewal(blueprint: Blueprint): Promise<{ csr: string; csrLocation?: string }> {
       return heartbeating(() => undefined, () => withStorage(blueprint, env, async (storage) => {
         const cert = blueprint.certificate;
         const reused = cert.privateKeyReuse ? await storage.get(blueprint.name, 'key') : null;
@@ -66,8 +69,10 @@ export function createActivities(env: PluginEnvironment) {
           isCa: cert.isCa,
         });
         await storage.put(pendingName(blueprint.name), 'key', keyPem, `${blueprint.name}: new private key`);
-        await storage.put(pendingName(blueprint.name), 'csr', csr, `${blueprint.name}: new CSR`);
-        return { csr };
+        // After the key, so a stored CSR never names a key that storage lacks; a retry stores both anew.
+        if (!storage.stores('csr')) return { csr };
+        await storage.put(blueprint.name, 'csr', csr, `${blueprint.name}: CSR of the renewal in progress`);
+        return { csr, csrLocation: storage.locate?.(blueprint.name, 'csr') ?? `${blueprint.storage!.type} storage, ${blueprint.name}.csr` };
       }));
     },
 
@@ -112,12 +117,13 @@ export function createActivities(env: PluginEnvironment) {
         const { leaf, chain, facts } = assertDeployable(blueprint, delivered.bundle, keyPem, Date.now());
         // Key first: a crash between the two writes leaves a mismatch that `inspect` reports and a retry repairs.
         await storage.put(blueprint.name, 'key', keyPem, `${blueprint.name}: private key for ${facts.serial}`);
+        // Renewals prepared by earlier versions kept their CSR as pending too.
         const csr = await storage.get(pending, 'csr');
         if (csr !== null && storage.stores('csr')) await storage.put(blueprint.name, 'csr', csr, `${blueprint.name}: CSR for ${facts.serial}`);
         await storage.put(blueprint.name, 'crt', [leaf, ...chain].join(''), `${blueprint.name}: certificate ${facts.serial}`);
         // The pending key is live now; a second copy of a private key is one too many.
         await storage.remove(pending, 'key', `${blueprint.name}: renewal ${facts.serial} complete`);
-        await storage.remove(pending, 'csr', `${blueprint.name}: renewal ${facts.serial} complete`);
+        if (csr !== null) await storage.remove(pending, 'csr', `${blueprint.name}: renewal ${facts.serial} complete`);
         return facts;
       }));
     },
