@@ -22,7 +22,7 @@ export const spec: CommandSpec = {
     'deploys it to the servers that are out of date (every server with --all-servers).',
     "A manual CA's certificate (the CA gets <name>.csr from storage; autossl status says where): while the",
     "workflow awaits it, --certificate F whose key is the renewal's pending key (<name>.pending.key in storage) is",
-    'delivered exactly as `autossl submit` does (checked, stored and deployed, or refused with the reason: exit 1);',
+    'delivered exactly as `autossl submit` does (exit 0 once accepted, and the workflow deploys it; exit 1 refused),',
     '--private-key is then not needed, and not used. --tracking-record ID --certificate F does the same without',
     '--blueprint. A --certificate matching neither the pending nor the stored key is refused (exit 2).',
     'Exit 0 when every server has it, 1 when a server failed or --timeout passed first, 2 on bad input or when no',
