@@ -9,14 +9,17 @@ import type { CertificateFacts, Inspection, ServerFacts } from '../inspect/facts
 import { inspect, serverFacts } from '../inspect/inspect';
 import { RateLimitedError } from '../plugins/ca/rate-limited';
 import { PluginConfigError } from '../plugins/errors';
-import { openCa, openServer, openStorage, using, type PluginEnvironment } from '../plugins/open';
+import { certificateAuthority, openCa, openServer, openStorage, using, type PluginEnvironment } from '../plugins/open';
 import type { CaPlugin, IssuedCertificate, ServerPlugin, StoragePlugin } from '../plugins/types';
 import type { NotifyEvent, TrackEvent } from '../workflows/definitions';
 import { createCsr, generatePrivateKey, keyMatchesCertificate, parseCertificate } from '../x509';
 import { ChallengeLedger } from './challenge-ledger';
 import { sendNotification, writeTrackingLine } from './report';
 
-/** Storage name of the key of a renewal in progress: the live pair stays untouched until it completes. */
+/**
+ * Storage name of the key (and of an automated CA's CSR) of a renewal in progress: the live pair stays untouched
+ * until it completes.
+ */
 export const pendingName = (name: string): string => `${name}.pending`;
 
 async function withStorage<T>(blueprint: Blueprint, env: PluginEnvironment, fn: (s: StoragePlugin) => Promise<T>): Promise<T> {
@@ -53,8 +56,10 @@ export function createActivities(env: PluginEnvironment) {
     },
 
     /**
-     * Makes (or, with private_key_reuse, reuses) the key and a CSR. The key goes to storage as pending; the CSR
-     * as `<name>.csr`, where a person following AutoSSL's manual takes it to a manual CA. Says where that is.
+     * Makes (or, with private_key_reuse, reuses) the key and a CSR, and stores them; says where the CSR is. The key
+     * waits as pending. A manual CA's CSR is `<name>.csr`, where a person following AutoSSL's manual takes it
+     * from; an automated CA's waits as pending too, so a failed order leaves the stored key, CSR and certificate
+     * matching each other.
      */
     async prepareRenewal(blueprint: Blueprint): Promise<{ csr: string; csrLocation?: string }> {
       return heartbeating(() => undefined, () => withStorage(blueprint, env, async (storage) => {
@@ -71,8 +76,9 @@ export function createActivities(env: PluginEnvironment) {
         await storage.put(pendingName(blueprint.name), 'key', keyPem, `${blueprint.name}: new private key`);
         // After the key, so a stored CSR never names a key that storage lacks; a retry stores both anew.
         if (!storage.stores('csr')) return { csr };
-        await storage.put(blueprint.name, 'csr', csr, `${blueprint.name}: CSR of the renewal in progress`);
-        return { csr, csrLocation: storage.locate?.(blueprint.name, 'csr') ?? `${blueprint.storage!.type} storage, ${blueprint.name}.csr` };
+        const csrName = certificateAuthority(blueprint).type === 'manual' ? blueprint.name : pendingName(blueprint.name);
+        await storage.put(csrName, 'csr', csr, `${blueprint.name}: CSR of the renewal in progress`);
+        return { csr, csrLocation: storage.locate?.(csrName, 'csr') ?? `${blueprint.storage!.type} storage, ${csrName}.csr` };
       }));
     },
 
@@ -117,7 +123,6 @@ export function createActivities(env: PluginEnvironment) {
         const { leaf, chain, facts } = assertDeployable(blueprint, delivered.bundle, keyPem, Date.now());
         // Key first: a crash between the two writes leaves a mismatch that `inspect` reports and a retry repairs.
         await storage.put(blueprint.name, 'key', keyPem, `${blueprint.name}: private key for ${facts.serial}`);
-        // Renewals prepared by earlier versions kept their CSR as pending too.
         const csr = await storage.get(pending, 'csr');
         if (csr !== null && storage.stores('csr')) await storage.put(blueprint.name, 'csr', csr, `${blueprint.name}: CSR for ${facts.serial}`);
         await storage.put(blueprint.name, 'crt', [leaf, ...chain].join(''), `${blueprint.name}: certificate ${facts.serial}`);
