@@ -9,14 +9,17 @@ import type { CertificateFacts, Inspection, ServerFacts } from '../inspect/facts
 import { inspect, serverFacts } from '../inspect/inspect';
 import { RateLimitedError } from '../plugins/ca/rate-limited';
 import { PluginConfigError } from '../plugins/errors';
-import { openCa, openServer, openStorage, using, type PluginEnvironment } from '../plugins/open';
+import { certificateAuthority, openCa, openServer, openStorage, using, type PluginEnvironment } from '../plugins/open';
 import type { CaPlugin, IssuedCertificate, ServerPlugin, StoragePlugin } from '../plugins/types';
 import type { NotifyEvent, TrackEvent } from '../workflows/definitions';
 import { createCsr, generatePrivateKey, keyMatchesCertificate, parseCertificate } from '../x509';
 import { ChallengeLedger } from './challenge-ledger';
 import { sendNotification, writeTrackingLine } from './report';
 
-/** Storage name of the key and CSR of a renewal in progress: the live pair stays untouched until it completes. */
+/**
+ * Storage name of the key (and of an automated CA's CSR) of a renewal in progress: the live pair stays untouched
+ * until it completes.
+ */
 export const pendingName = (name: string): string => `${name}.pending`;
 
 async function withStorage<T>(blueprint: Blueprint, env: PluginEnvironment, fn: (s: StoragePlugin) => Promise<T>): Promise<T> {
@@ -52,8 +55,13 @@ export function createActivities(env: PluginEnvironment) {
       return heartbeating(() => undefined, () => inspect(blueprint, env));
     },
 
-    /** Makes (or, with private_key_reuse, reuses) the key and a CSR; key and CSR go to storage as pending. */
-    async prepareRenewal(blueprint: Blueprint): Promise<{ csr: string }> {
+    /**
+     * Makes (or, with private_key_reuse, reuses) the key and a CSR, and stores them; says where the CSR is. The key
+     * waits as pending. A manual CA's CSR is `<name>.csr`, where a person following AutoSSL's manual takes it
+     * from; an automated CA's waits as pending too, so a failed order leaves the stored key, CSR and certificate
+     * matching each other.
+     */
+    async prepareRenewal(blueprint: Blueprint): Promise<{ csr: string; csrLocation?: string }> {
       return heartbeating(() => undefined, () => withStorage(blueprint, env, async (storage) => {
         const cert = blueprint.certificate;
         const reused = cert.privateKeyReuse ? await storage.get(blueprint.name, 'key') : null;
@@ -66,8 +74,11 @@ export function createActivities(env: PluginEnvironment) {
           isCa: cert.isCa,
         });
         await storage.put(pendingName(blueprint.name), 'key', keyPem, `${blueprint.name}: new private key`);
-        await storage.put(pendingName(blueprint.name), 'csr', csr, `${blueprint.name}: new CSR`);
-        return { csr };
+        // After the key, so a stored CSR never names a key that storage lacks; a retry stores both anew.
+        if (!storage.stores('csr')) return { csr };
+        const csrName = certificateAuthority(blueprint).type === 'manual' ? blueprint.name : pendingName(blueprint.name);
+        await storage.put(csrName, 'csr', csr, `${blueprint.name}: CSR of the renewal in progress`);
+        return { csr, csrLocation: storage.locate?.(csrName, 'csr') ?? `${blueprint.storage!.type} storage, ${csrName}.csr` };
       }));
     },
 
@@ -117,7 +128,7 @@ export function createActivities(env: PluginEnvironment) {
         await storage.put(blueprint.name, 'crt', [leaf, ...chain].join(''), `${blueprint.name}: certificate ${facts.serial}`);
         // The pending key is live now; a second copy of a private key is one too many.
         await storage.remove(pending, 'key', `${blueprint.name}: renewal ${facts.serial} complete`);
-        await storage.remove(pending, 'csr', `${blueprint.name}: renewal ${facts.serial} complete`);
+        if (csr !== null) await storage.remove(pending, 'csr', `${blueprint.name}: renewal ${facts.serial} complete`);
         return facts;
       }));
     },

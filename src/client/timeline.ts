@@ -18,6 +18,8 @@ export interface TimelineEntry {
   serial?: string;
   notAfter?: string;
   error?: string;
+  /** Where storage keeps the CSR of a renewal (absent in records made before it was stored there). */
+  csrLocation?: string;
 }
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -57,8 +59,12 @@ function completed(a: Scheduled, result: unknown): Entry | null {
       const held = `${r.servers.length - bad.length}/${r.servers.length} server(s) hold a certificate${bad.length ? ` (not: ${bad.join(', ')})` : ''}`;
       return { kind: 'inspect', text: `${a.summary}: ${stored}; ${held}` };
     }
-    case 'prepareRenewal':
-      return { kind: 'renewal', text: `${a.summary}: new private key stored, CSR made` };
+    case 'prepareRenewal': {
+      const csrLocation = (result as { csrLocation?: string } | undefined)?.csrLocation;
+      return csrLocation
+        ? { kind: 'renewal', text: `${a.summary}: new private key stored, CSR made, stored as ${csrLocation}`, csrLocation }
+        : { kind: 'renewal', text: `${a.summary}: new private key stored, CSR made` };
+    }
     case 'issueCertificate': {
       const pem = (result as { certificate?: string } | undefined)?.certificate;
       const info = pem ? parseCertificate(pem) : undefined;
@@ -137,7 +143,7 @@ function runEntries(events: HistoryEvent[]): (Entry & { at: string })[] {
     } else if (e.workflowExecutionSignaledEventAttributes) {
       add({ kind: 'request', text: requestText(e.workflowExecutionSignaledEventAttributes) });
     } else if (e.workflowExecutionUpdateAcceptedEventAttributes) {
-      add({ kind: 'request', text: 'certificate delivered (autossl submit)' });
+      add({ kind: 'request', text: 'certificate delivered (autossl submit or deploy -c)' });
     } else if (e.workflowExecutionUpdateCompletedEventAttributes) {
       const o = e.workflowExecutionUpdateCompletedEventAttributes.outcome;
       if (o?.failure) add({ kind: 'failure', text: `delivered certificate refused: ${failureText(o.failure)}`, error: failureText(o.failure) });

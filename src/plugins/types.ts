@@ -40,6 +40,11 @@ export interface StoragePlugin {
   create(name: string, kind: ArtifactKind, content: string, message?: string): Promise<string>;
   /** Removes `<name>.<kind>`; nothing happens when it is absent. */
   remove(name: string, kind: ArtifactKind, message?: string): Promise<void>;
+  /**
+   * Where a person finds `<name>.<kind>`, in one line and without any credential: `local:/var/lib/autossl/x.csr`,
+   * `git:https://git.example/certs.git certs/x.csr`. Optional: a storage without it is named by its type.
+   */
+  locate?(name: string, kind: ArtifactKind): string;
   close(): Promise<void>;
 }
 

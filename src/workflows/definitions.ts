@@ -82,6 +82,8 @@ export interface LifecycleStatus {
   renewalFailures: number;
   /** While a manual CA's certificate is awaited: the CSR to send to the CA. */
   pendingCsr?: string;
+  /** ... and where storage keeps it (`local:/var/lib/autossl/www.example.test.csr`); absent when it keeps no CSR. */
+  pendingCsrLocation?: string;
   /** While a manual CA's certificate is awaited: since when (ISO). */
   awaitingSince?: string;
   /** Last `expiring` notification (ISO): repeated once per reminder interval, not every cycle. */
@@ -119,6 +121,8 @@ export interface NotifyEvent {
   reason: string;
   serial?: string;
   notAfter?: string;
+  /** While a manual CA's certificate is awaited: where storage keeps the CSR. */
+  csrLocation?: string;
   servers: { id: string; label: string; state: ServerStatus['state']; error?: string }[];
   at: string;
 }

@@ -14,7 +14,7 @@ export function renderDetails(status: LifecycleStatus): string {
       ? `Stored certificate ${status.stored.serial}, valid until ${status.stored.notAfter}; renewal at ${status.renewAt ?? '-'}.`
       : 'No stored certificate.',
     status.awaitingSince
-      ? `Awaiting the CA's certificate since ${status.awaitingSince}: the CSR is in \`autossl status --json\`; deliver with \`autossl submit\`.`
+      ? `Awaiting the CA's certificate since ${status.awaitingSince}: the CSR is ${status.pendingCsrLocation ? `at \`${status.pendingCsrLocation}\` and ` : ''}in \`autossl status --json\`; deliver with \`autossl deploy -c\` or \`autossl submit\`.`
       : null,
     cycle?.finishedAt
       ? `Last cycle ${cycle.number}: ${cycle.outcome}${cycle.renewed ? ', renewed' : ''}, finished ${cycle.finishedAt}.`

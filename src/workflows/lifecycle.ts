@@ -257,10 +257,12 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
     await track('renewal-requested', `renewal of ${blueprint.certificate.domains.join(', ')}: ${why}`);
     const ca = blueprint.certificateAuthorities.find((c) => c.key === blueprint.certificate.certificateAuthority);
     const caName = ca?.name ?? 'the CA';
-    const { csr } = await quick(`make key and CSR (renewal: ${why})`).prepareRenewal(blueprint);
-    await track('csr-created', `new private key stored, CSR made for ${blueprint.certificate.domains.join(', ')}`, { csr });
+    // Histories recorded before the CSR was stored as `<name>.csr` carry no location.
+    const { csr, csrLocation } = await quick(`make key and CSR (renewal: ${why})`).prepareRenewal(blueprint);
+    const storedAs = csrLocation ? `, stored as ${csrLocation}` : '';
+    await track('csr-created', `new private key stored, CSR made for ${blueprint.certificate.domains.join(', ')}${storedAs}`, { csr });
     let received: CertificateFacts & { pem: string };
-    if (ca?.type === 'manual') received = await awaitDelivery(caName, csr);
+    if (ca?.type === 'manual') received = await awaitDelivery(caName, csr, csrLocation);
     else {
       const issued = await issuing(`order certificate from ${caName}`).issueCertificate(blueprint, csr);
       const pem = [issued.certificate, ...issued.chain].join('');
@@ -272,15 +274,18 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
   }
 
   /**
-   * Waits, durably, for a person to deliver the manual CA's certificate (`autossl submit`). Reminds at every
-   * reminder interval, and escalates with `expiring` once the current certificate is within a week of expiry.
+   * Waits, durably, for a person to deliver the manual CA's certificate (`autossl deploy -c` or `autossl submit`).
+   * Reminds at every reminder interval, and escalates with `expiring` once the current certificate is within a
+   * week of expiry. Every message says where the CSR to send to the CA is.
    */
-  async function awaitDelivery(caName: string, csr: string): Promise<CertificateFacts & { pem: string }> {
+  async function awaitDelivery(caName: string, csr: string, csrLocation: string | undefined): Promise<CertificateFacts & { pem: string }> {
     delivered = undefined;
     status.pendingCsr = csr;
+    status.pendingCsrLocation = csrLocation;
     const since = Date.now();
     status.awaitingSince = iso(since);
-    const waiting = `waiting for a person to deliver the certificate from ${caName} (autossl submit)`;
+    const where = csrLocation ? `CSR at ${csrLocation}` : "CSR in 'autossl status --json'";
+    const waiting = `waiting for a person to deliver the certificate from ${caName} (autossl deploy -c or autossl submit); ${where}`;
     enter('AwaitingCertificate', waiting);
     await track('awaiting-certificate', waiting);
     await notify('awaiting-certificate', waiting);
@@ -298,13 +303,14 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       if (await condition(() => delivered !== undefined, Math.max(1, wakeAt - Date.now()), { summary })) break;
       if (Date.now() >= nextReminder) {
         reminders += 1;
-        const message = `certificate from ${caName} still awaited since ${status.awaitingSince} (reminder ${reminders})`;
+        const message = `certificate from ${caName} still awaited since ${status.awaitingSince} (reminder ${reminders}); ${where}`;
         log.warn('certificate still awaited', { certificate: blueprint.name, ca: caName, reminders });
         await track('reminder', message);
         await notify('awaiting-certificate', message);
       }
     }
     status.pendingCsr = undefined;
+    status.pendingCsrLocation = undefined;
     status.awaitingSince = undefined;
     // Out of AwaitingCertificate in the same activation as the accepted update: a second delivery is refused.
     enter('Renewing', `certificate ${delivered!.serial} delivered`);
@@ -348,6 +354,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
         state: status.state,
         reason,
         ...(status.stored && { serial: status.stored.serial, notAfter: status.stored.notAfter }),
+        ...(status.pendingCsrLocation && { csrLocation: status.pendingCsrLocation }),
         servers: status.servers.map((s) => ({ id: s.id, label: s.label, state: s.state, ...(s.lastError && { error: s.lastError }) })),
         at: iso(Date.now()),
       });

@@ -15,6 +15,8 @@ export interface Notification {
   reason: string;
   serial?: string;
   notAfter?: string;
+  /** While a manual CA's certificate is awaited: where storage keeps the CSR. */
+  csrLocation?: string;
   servers: { id: string; label: string; state: string; error?: string }[];
   workflowId: string;
   at: string;

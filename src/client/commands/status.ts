@@ -14,6 +14,8 @@ export const spec: CommandSpec = {
   description: [
     'Queries the lifecycle workflows: state and why, stored certificate expiry, renewal time, per-server state',
     'and last error, next wake-up, and any step failing and being retried right now (with its last error).',
+    "While a manual CA's certificate is awaited, the reason says where storage keeps the CSR to send to the CA",
+    '(--json: pendingCsrLocation, and the CSR itself as pendingCsr).',
     'Without --blueprint, lists every running certificate workflow.',
     'A workflow no worker answers for within 10 s is shown as Unanswered, with the reason (no worker polls the',
     'task queue, or the workers are busy).',

@@ -98,6 +98,19 @@ function assertNoPassword(url: string): void {
   }
 }
 
+/** The URL as a person is shown it: without userinfo, so without an account name or a password. */
+function withoutUserinfo(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.href;
+  } catch {
+    // scp-like `user@host:path` is no URL.
+    return url.replace(/^[^/:@]+@/, '');
+  }
+}
+
 /** Replaces secrets, raw or URL-encoded, in whatever git printed. */
 function scrub(text: string, secrets: string[]): string {
   return secrets.reduce((t, s) => t.split(s).join('***'), text);
@@ -421,6 +434,7 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
             }
           });
         }),
+      locate: (name, kind) => `git:${withoutUserinfo(url)} ${fileOf(name, kind).rel}${configuredBranch ? ` (branch ${configuredBranch})` : ''}`,
       // The clone outlives this instance on purpose: the next activity reuses it.
       close: async () => {},
     };

@@ -27,6 +27,7 @@ export const createLocalStorage: StorageFactory = (spec) => {
         throw fsError(subject, `cannot remove ${target}`, err);
       });
     },
+    locate: (name, kind) => `local:${file(name, kind)}`,
     close: async () => {},
   };
   return storage;
