@@ -6,7 +6,7 @@
 //
 //   const api = await startIncapsulaStandIn({ credentials: { api_id: '12345', api_key: 'k' } });
 //   api.addSite({ siteId: 4711, domain: 'shop.example.test' });      // no custom certificate yet
-//   api.failNext('upload', 2);                                        // res 3015 twice, then the real answer
+//   api.failNext(4711, 'upload', 2);                                  // res 3015 twice, then the real answer
 //   ... base_url: api.baseUrl, ca_bundle: api.caBundlePath
 //   await api.stop();
 import { X509Certificate, createPrivateKey } from 'node:crypto';
@@ -44,8 +44,8 @@ export interface IncapsulaStandIn {
   problems: string[];
   addSite(site: StandInSite): StandInSite;
   site(siteId: number): StandInSite | undefined;
-  /** The next `count` requests to `endpoint` get `res` (3015, Imperva's frequent internal error, by default). */
-  failNext(endpoint: 'status' | 'upload', count: number, res?: number, message?: string): void;
+  /** The next `count` requests to `endpoint` for the site get `res` (3015, Imperva's frequent internal error, by default). */
+  failNext(siteId: number, endpoint: 'status' | 'upload', count: number, res?: number, message?: string): void;
   stop(): Promise<void>;
 }
 
@@ -69,7 +69,8 @@ export async function startIncapsulaStandIn(opts: { credentials: { api_id: strin
   const sites = new Map<number, StandInSite>();
   const requests: StandInRequest[] = [];
   const problems: string[] = [];
-  const failures: Record<'status' | 'upload', { res: number; message: string }[]> = { status: [], upload: [] };
+  /** Scripted answers per site and endpoint, `<siteId> <endpoint>`. */
+  const failures = new Map<string, { res: number; message: string }[]>();
 
   /** Checks an upload as Imperva documents it; returns what is wrong, or the decoded bundle and key. */
   function checkUpload(site: StandInSite, fields: Record<string, string>): string | { certificate: string; privateKey: string } {
@@ -98,7 +99,7 @@ export async function startIncapsulaStandIn(opts: { credentials: { api_id: strin
   }
 
   function handle(endpoint: 'status' | 'upload', site: StandInSite, fields: Record<string, string>): { res: number; body: Record<string, unknown> } {
-    const scripted = failures[endpoint].shift();
+    const scripted = failures.get(`${site.siteId} ${endpoint}`)?.shift();
     if (scripted) return { res: scripted.res, body: answer(scripted.res, scripted.message) };
     if (endpoint === 'upload') {
       const checked = checkUpload(site, fields);
@@ -167,8 +168,10 @@ export async function startIncapsulaStandIn(opts: { credentials: { api_id: strin
       return site;
     },
     site: (siteId) => sites.get(siteId),
-    failNext(endpoint, count, res = 3015, message = 'Internal error') {
-      for (let i = 0; i < count; i++) failures[endpoint].push({ res, message });
+    failNext(siteId, endpoint, count, res = 3015, message = 'Internal error') {
+      const queue = failures.get(`${siteId} ${endpoint}`) ?? [];
+      for (let i = 0; i < count; i++) queue.push({ res, message });
+      failures.set(`${siteId} ${endpoint}`, queue);
     },
     async stop() {
       server.closeAllConnections();

@@ -2,10 +2,12 @@
 // entry, and the optional HTTP-01 capability it lacks. Its requests against a real HTTPS endpoint are in
 // test/integration/incapsula.test.ts.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { ChallengeLedger } from '../../src/activities/challenge-ledger';
 import { loadBlueprints } from '../../src/blueprint/load';
 import type { Blueprint, ServerSpec } from '../../src/blueprint/types';
@@ -192,6 +194,19 @@ describe('incapsula: blueprint and plugin set-up', () => {
     });
     const elsewhere = await serverFacts(b, b.servers[0].id, fake('other.example.test'));
     assert.deepEqual(elsewhere.certificate?.coverage, { ok: false, missing: ['other.example.test'], extra: [] });
+  });
+});
+
+describe('HTTPS after reading certificates', () => {
+  it('still works in a process that parsed a certificate before it first loaded tls', async () => {
+    const ca = await makeCa();
+    // A fresh process: this one has loaded tls long ago.
+    const script = `
+      const { loadCertificate, commonNameOf } = require(${JSON.stringify(path.resolve(__dirname, '../../src/x509/certificate'))});
+      commonNameOf(loadCertificate(${JSON.stringify(ca.certPem)}));
+      process.stdout.write(typeof require('node:tls').createSecureContext);`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script]);
+    assert.equal(stdout, 'function');
   });
 });
 
