@@ -2,6 +2,7 @@
 // them when the attempt ends, but not when the worker dies: so the ledger travels in the activity's heartbeat
 // details, and the next attempt (on any worker) removes whatever the dead one left before it starts.
 import type { DnsProvider } from '../plugins/dns';
+import { servesHttp01 } from '../plugins/challenge';
 import type { ServerPlugin } from '../plugins/types';
 
 interface TxtRecord {
@@ -40,7 +41,7 @@ export class ChallengeLedger {
     }
     for (const token of Array.isArray(tokens) ? tokens : []) {
       if (typeof token !== 'string') continue;
-      const results = await Promise.allSettled(servers.map((s) => s.removeChallenge(token)));
+      const results = await Promise.allSettled(servers.filter(servesHttp01).map((s) => s.removeChallenge(token)));
       if (results.some((r) => r.status === 'rejected')) this.placed.add(token);
     }
     this.onChange();
@@ -72,10 +73,10 @@ export class ChallengeLedger {
     };
   }
 
-  /** The same servers, with every placed token recorded until all of them have removed it. */
+  /** The same servers, with every placed token recorded until all of them have removed it (those serving none as they are). */
   track(servers: ServerPlugin[]): ServerPlugin[] {
     const holders = new Map<string, Set<ServerPlugin>>();
-    return servers.map((server): ServerPlugin => ({
+    return servers.map((server): ServerPlugin => (!servesHttp01(server) ? server : {
       spec: server.spec,
       describe: () => server.describe(),
       readCurrent: () => server.readCurrent(),

@@ -1,9 +1,10 @@
 // What a certificate bundle means for a blueprint, and the checks a certificate must pass before it is stored or
 // deployed (AutoSSL's pre-deploy checks, in its order).
 import type { Blueprint } from '../blueprint/types';
+import type { ReportedCertificate } from '../plugins/types';
 import { renewalTime } from '../workflows/decide';
 import { coverage, keyMatchesCertificate, parseCertificate, splitPemCertificates, verifyChain } from '../x509';
-import type { CertificateFacts } from './facts';
+import type { CertificateFacts, ReportedFacts } from './facts';
 
 /** A certificate a person or a CA handed over that must not be stored or deployed; the message says why. */
 export class CertificateRejected extends Error {
@@ -41,6 +42,22 @@ export function certificateFacts(blueprint: Blueprint, text: string, keyPem: str
     coverage: coverage(info.domains, blueprint.certificate.domains, blueprint.certificate.exactMatch),
     keyMatches: keyPem === null ? null : keyMatchesCertificate(keyPem, leaf),
     chain: chain.length ? verifyChain(leaf, chain) : null,
+  };
+}
+
+/** What a server reports of its certificate; the names it serves must be among the blueprint's (as AutoSSL checks Incapsula sites). */
+export function reportedFacts(blueprint: Blueprint, reported: ReportedCertificate): ReportedFacts {
+  const { missing } = coverage(blueprint.certificate.domains, reported.domains, blueprint.certificate.exactMatch);
+  return {
+    reported: true,
+    serial: null,
+    issuer: null,
+    notBefore: null,
+    notAfter: reported.notAfter,
+    domains: reported.domains,
+    coverage: { ok: missing.length === 0, missing, extra: [] },
+    keyMatches: null,
+    chain: null,
   };
 }
 

@@ -23,11 +23,30 @@ export interface RenewalWindow {
   end: string;
 }
 
+/**
+ * A server's certificate known only from what the server reports (a CDN's API): the names it serves and the
+ * expiry. What only the certificate would tell is unknown (`null`); `coverage.missing` lists served names the
+ * blueprint's domains lack.
+ */
+export interface ReportedFacts {
+  reported: true;
+  serial: null;
+  issuer: null;
+  notBefore: null;
+  notAfter: string;
+  domains: string[];
+  coverage: { ok: boolean; missing: string[]; extra: string[] };
+  keyMatches: null;
+  chain: null;
+}
+
+export type ServerCertificateFacts = CertificateFacts | ReportedFacts;
+
 export interface ServerFacts {
   id: string;
   /** How a person names it, e.g. `local:/etc/ssl/site`. */
   label: string;
-  certificate: CertificateFacts | null;
+  certificate: ServerCertificateFacts | null;
   /** Set when the server could not be read (unreachable, unreadable file, not a certificate). */
   error?: string;
 }

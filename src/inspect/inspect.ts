@@ -3,7 +3,7 @@
 import type { Blueprint } from '../blueprint/types';
 import { openServer, openStorage, pluginContext, using, type PluginEnvironment } from '../plugins/open';
 import type { ServerPlugin, StoragePlugin } from '../plugins/types';
-import { certificateFacts } from './certificate';
+import { certificateFacts, reportedFacts } from './certificate';
 import type { CertificateFacts, Inspection, RenewalWindow, ServerFacts } from './facts';
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -48,7 +48,9 @@ export async function serverFacts(blueprint: Blueprint, id: string, server: Serv
   const label = server.describe();
   try {
     const current = await server.readCurrent();
-    return { id, label, certificate: current ? certificateFacts(blueprint, current.certificate, current.key) : null };
+    if (current === null) return { id, label, certificate: null };
+    if ('reported' in current) return { id, label, certificate: reportedFacts(blueprint, current.reported) };
+    return { id, label, certificate: certificateFacts(blueprint, current.certificate, current.key) };
   } catch (err) {
     return { id, label, certificate: null, error: messageOf(err) };
   }

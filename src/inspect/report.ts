@@ -4,7 +4,7 @@ import { mapLimit } from '../client/format';
 import type { PluginEnvironment } from '../plugins/open';
 import { decide, type Decision } from '../workflows/decide';
 import { daysLeft } from '../x509';
-import type { CertificateFacts, Inspection } from './facts';
+import type { CertificateFacts, Inspection, ServerCertificateFacts } from './facts';
 import { inspect } from './inspect';
 
 export type Verdict = 'up-to-date' | 'renewal-needed' | 'servers-out-of-date' | 'error';
@@ -22,7 +22,7 @@ export interface BlueprintReport {
     label: string;
     upToDate: boolean;
     reasons: string[];
-    certificate: (CertificateFacts & { daysLeft: number }) | null;
+    certificate: (ServerCertificateFacts & { daysLeft: number }) | null;
     error?: string;
   }[];
   error?: string;
@@ -33,7 +33,7 @@ function verdictOf(decision: Decision): Verdict {
   return decision.servers.every((s) => s.upToDate) ? 'up-to-date' : 'servers-out-of-date';
 }
 
-function withDays(facts: CertificateFacts | null, now: Date) {
+function withDays<F extends ServerCertificateFacts>(facts: F | null, now: Date) {
   return facts ? { ...facts, daysLeft: daysLeft(facts.notAfter, now) } : null;
 }
 

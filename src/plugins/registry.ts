@@ -75,6 +75,20 @@ export const CATALOG: readonly CatalogEntry[] = [
     load: () => require('./servers/ssh').createSshServer as ServerFactory,
   },
   {
+    category: 'server',
+    name: 'incapsula',
+    aliases: ['autossl.server.incapsula.IncapsulaSite'],
+    description: "An Incapsula (Imperva Cloud WAF) site's custom certificate, through Imperva's API (credentials: ApiKeyAndId). Serves no HTTP-01 files.",
+    parameters: {
+      ...serverCommon,
+      deploy_full_chain: { type: 'boolean', description: 'Ignored: Incapsula always gets the full chain (leaf, intermediates, root).' },
+      site_id: { type: 'integer', required: true, description: 'Numeric id of the site in Incapsula.' },
+      base_url: { type: 'string', description: "Imperva's API endpoint (default https://my.incapsula.com)." },
+      ca_bundle: { type: 'string', expandEnv: true, description: "PEM file of the certificates the API endpoint's TLS certificate chains to (a private endpoint)." },
+    },
+    load: () => require('./servers/incapsula').createIncapsulaSite as ServerFactory,
+  },
+  {
     category: 'storage',
     name: 'local',
     aliases: ['autossl.storage.local.LocalFileStorage'],

@@ -11,17 +11,35 @@ export interface DeployedPair {
   key: string;
 }
 
+/**
+ * What a server that never hands its certificate out (a CDN's API) says about the one it serves: the names it
+ * serves and the expiry. Key match and chain are then unknown.
+ */
+export interface ReportedCertificate {
+  domains: string[];
+  /** ISO instant. */
+  notAfter: string;
+}
+
+/**
+ * The pair currently deployed (missing key file → `key: null`), or only what the server reports of it, or `null`
+ * when the server holds no certificate.
+ */
+export type CurrentCertificate = { certificate: string; key: string | null } | { reported: ReportedCertificate } | null;
+
 export interface ServerPlugin {
   readonly spec: ServerSpec;
   /** One line a person recognises: `local:/etc/ssl/site`, `ssh:deploy@web-1:22:/etc/ssl`. */
   describe(): string;
-  /** The pair currently deployed, `null` when the server holds no certificate. Missing key file → `key: null`. */
-  readCurrent(): Promise<{ certificate: string; key: string | null } | null>;
+  readCurrent(): Promise<CurrentCertificate>;
   /** Writes key and certificate atomically; on failure the previous pair stays in place. */
   deploy(pair: { key: string; certificate: string; chain: string[] }): Promise<void>;
-  /** HTTP-01: serve `content` at `/.well-known/acme-challenge/<token>` (the server's `acme_dir`). */
-  putChallenge(token: string, content: string): Promise<void>;
-  removeChallenge(token: string): Promise<void>;
+  /**
+   * HTTP-01: serve `content` at `/.well-known/acme-challenge/<token>` (the server's `acme_dir`). Absent on servers
+   * that serve no files (a proxy in front of the real servers); both or neither.
+   */
+  putChallenge?(token: string, content: string): Promise<void>;
+  removeChallenge?(token: string): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
 }

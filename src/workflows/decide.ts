@@ -1,6 +1,6 @@
 // The renewal and deployment decisions, as pure functions of an inspection and the clock. Shared by the
 // lifecycle workflow and `autossl check`, so what check reports is exactly what the workflow will do.
-import type { CertificateFacts, Inspection, RenewalWindow } from '../inspect/facts';
+import type { CertificateFacts, Inspection, RenewalWindow, ServerCertificateFacts } from '../inspect/facts';
 
 const DAY = 86_400_000;
 
@@ -63,9 +63,10 @@ function renewalPoint(stored: CertificateFacts, renewalDelayDays: number): { at:
   return { at: renewalTime(stored.notBefore, stored.notAfter, renewalDelayDays) };
 }
 
-function problems(cert: CertificateFacts): string[] {
+function problems(cert: ServerCertificateFacts): string[] {
   const reasons: string[] = [];
-  if (!cert.coverage.ok) {
+  if (!cert.coverage.ok && 'reported' in cert) reasons.push(`serves ${cert.coverage.missing.join(', ')}, which the blueprint's domains do not cover`);
+  else if (!cert.coverage.ok) {
     if (cert.coverage.missing.length) reasons.push(`does not cover ${cert.coverage.missing.join(', ')}`);
     if (cert.coverage.extra.length && !cert.coverage.missing.length) reasons.push(`also covers ${cert.coverage.extra.join(', ')} (exact_match)`);
   }
@@ -111,7 +112,8 @@ export function decide(inspection: Inspection, opts: DecideOptions): Decision {
     else if (!cert) reasons.push('no certificate deployed');
     else {
       reasons.push(...problems(cert));
-      if (cert.keyMatches === null) reasons.push('no private key deployed');
+      // A server that only reports its certificate (a CDN's API) is judged on expiry and names alone.
+      if (cert.keyMatches === null && !('reported' in cert)) reasons.push('no private key deployed');
       if (Date.parse(cert.notAfter) <= opts.now) reasons.push(`certificate expired on ${cert.notAfter}`);
       // A server holding a newer certificate than storage is left alone (someone deployed it on purpose).
       else if (stored && Date.parse(cert.notAfter) < Date.parse(stored.notAfter) && cert.serial !== stored.serial) {

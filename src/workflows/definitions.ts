@@ -42,6 +42,8 @@ export interface ServerStatus {
   label: string;
   state: 'ok' | 'out-of-date' | 'failed' | 'unknown';
   reasons: string[];
+  /** Expiry of the certificate the server held at the last inspection (ISO); absent when it held none or was not read. */
+  notAfter?: string;
   lastError?: string;
   lastDeployedAt?: string;
   lastDeployedSerial?: string;

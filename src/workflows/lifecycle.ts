@@ -437,12 +437,14 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
     status.renewAt = decision.renewAt;
     status.servers = decision.servers.map((v): ServerStatus => {
       const previous = status.servers.find((s) => s.id === v.id);
+      const held = inspection.servers.find((s) => s.id === v.id)?.certificate;
       return {
         id: v.id,
         label: v.label,
         // A server whose last deploy failed stays 'failed' (with its error) until a deploy succeeds.
         state: v.upToDate ? 'ok' : previous?.failures ? 'failed' : 'out-of-date',
         reasons: v.reasons,
+        ...(held && { notAfter: held.notAfter }),
         // A server found holding the stored pair has recovered, whatever its last deploy said.
         lastError: v.upToDate ? undefined : previous?.lastError,
         lastDeployedAt: previous?.lastDeployedAt,

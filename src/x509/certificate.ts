@@ -1,6 +1,9 @@
 // Reading certificates. node:crypto's X509Certificate does the parsing: it is several times faster than a
 // JavaScript ASN.1 parser, which matters when `check` reads thousands of certificates.
 import { X509Certificate } from 'node:crypto';
+// Node 20: the first toLegacyObject() in a process that has not loaded tls yet leaves tls.createSecureContext
+// undefined for good (a circular load of its internals), and every later HTTPS request fails. Loaded first, tls is whole.
+import 'node:tls';
 import { normalizeDomain } from './domains';
 import { CertificateError } from './errors';
 import { BoundedCache } from './memo';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertChallengeToken } from '../../src/plugins/challenge';
+import { assertChallengeToken, servesHttp01 } from '../../src/plugins/challenge';
 import { createLocalServer } from '../../src/plugins/servers/local';
 import type { PluginContext } from '../../src/plugins/types';
 import type { ServerSpec } from '../../src/blueprint/types';
@@ -316,6 +316,7 @@ describe('bad input: names that look like paths', () => {
     const spec: ServerSpec = { type: 'local', declaredType: 'local', id: 'local:web', crtName: NAME, parameters: { path: site.web, acme_dir: acmeDir } };
     // The local server reads nothing from the plugin context.
     const server = await createLocalServer(spec, {} as PluginContext);
+    assert.ok(servesHttp01(server));
     const before = await snapshot(site.root);
     for (const token of ['..', '.', '../evil', 'a/b', 'a\\b', '', 'tok en', 'x'.repeat(256), 'abc\0', '%2e%2e']) {
       assert.throws(() => assertChallengeToken(token, 'test'), /only A-Z, a-z, 0-9, '-' and '_'/, JSON.stringify(token));

@@ -12,6 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
 import { ChallengeLedger } from '../../src/activities/challenge-ledger';
+import { servesHttp01 } from '../../src/plugins/challenge';
 import type { DnsProvider } from '../../src/plugins/dns';
 import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { loadBlueprints } from '../../src/blueprint/load';
@@ -249,7 +250,7 @@ storage: { type: local, parameters: { path: ${dir}/storage } }
       },
       close: async () => {},
     });
-    const [a, b] = ledger.track([fake(false), fake(true)]);
+    const [a, b] = ledger.track([fake(false), fake(true)]).filter(servesHttp01);
     await a.putChallenge('tok', 'ka');
     await b.putChallenge('tok', 'ka');
     assert.deepEqual(beats[0], ['tok'], 'recorded before it is placed');

@@ -255,7 +255,7 @@ describe('loadBlueprints: other load-time errors', () => {
       issues,
       file,
       'autossl.server.local.LocalSrever',
-      /^unknown server type 'autossl\.server\.local\.LocalSrever' in servers\[0\]\.type; expect one of local, autossl\.server\.local\.LocalServer, ssh, autossl\.server\.ssh\.SshServer \(did you mean 'autossl\.server\.local\.LocalServer'\?\)$/,
+      /^unknown server type 'autossl\.server\.local\.LocalSrever' in servers\[0\]\.type; expect one of local, autossl\.server\.local\.LocalServer, ssh, autossl\.server\.ssh\.SshServer, incapsula, autossl\.server\.incapsula\.IncapsulaSite \(did you mean 'autossl\.server\.local\.LocalServer'\?\)$/,
     );
     expectIssue(issues, file, 'pth', /^unknown parameter 'pth' in servers\[1\]\.parameters of server type 'local' \(did you mean 'path'\?\)$/);
     expectIssue(issues, file, 'pth', /^missing parameter 'path' in servers\[1\]\.parameters \(required by server type 'local'\)$/);

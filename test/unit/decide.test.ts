@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CertificateFacts, Inspection } from '../../src/inspect/facts';
+import type { CertificateFacts, Inspection, ReportedFacts, ServerCertificateFacts } from '../../src/inspect/facts';
 import { decide, renewalTime, windowRenewalTime } from '../../src/workflows/decide';
 
 const DAY = 86_400_000;
@@ -20,7 +20,7 @@ function cert(days: number, overrides: Partial<CertificateFacts> = {}): Certific
   };
 }
 
-function inspection(stored: CertificateFacts | null, servers: (CertificateFacts | null | Error)[]): Inspection {
+function inspection(stored: CertificateFacts | null, servers: (ServerCertificateFacts | null | Error)[]): Inspection {
   return {
     at: new Date(T0).toISOString(),
     stored,
@@ -148,5 +148,38 @@ describe('renewal window from the CA (ACME Renewal Information)', () => {
     const bogus = { start: new Date(T0 + 95 * DAY).toISOString(), end: new Date(T0 + 96 * DAY).toISOString() };
     const d = decide(inspection(cert(90, { renewalWindow: bogus }), []), { renewalDelayDays: 30, now: T0 });
     assert.equal(d.renewAt, new Date(T0 + 60 * DAY).toISOString());
+  });
+});
+
+describe('a server that only reports its certificate (Incapsula)', () => {
+  const opts = { renewalDelayDays: 30, now: T0 + DAY };
+  const reported = (days: number, missing: string[] = []): ReportedFacts => ({
+    reported: true,
+    serial: null,
+    issuer: null,
+    notBefore: null,
+    notAfter: new Date(T0 + days * DAY).toISOString(),
+    domains: ['a.test'],
+    coverage: { ok: missing.length === 0, missing, extra: [] },
+    keyMatches: null,
+    chain: null,
+  });
+
+  it('is up to date when it expires with the stored certificate or later, with no key to match', () => {
+    const d = decide(inspection(cert(90), [reported(90), reported(120)]), opts);
+    assert.deepEqual(d.servers.map((s) => [s.upToDate, s.reasons]), [[true, []], [true, []]]);
+    assert.deepEqual(d.deployTo, []);
+  });
+
+  it('is out of date when it expires before the stored certificate, or has expired', () => {
+    const d = decide(inspection(cert(90), [reported(60), reported(0)]), opts);
+    assert.deepEqual(d.servers[0].reasons, [`expires on ${reported(60).notAfter}, before the stored certificate (${cert(90).notAfter})`]);
+    assert.deepEqual(d.servers[1].reasons, [`certificate expired on ${reported(0).notAfter}`]);
+    assert.deepEqual(d.deployTo, ['s0', 's1']);
+  });
+
+  it("says so when the site's domain is not among the blueprint's", () => {
+    const d = decide(inspection(cert(90), [reported(90, ['other.test'])]), opts);
+    assert.deepEqual(d.servers[0].reasons, ["serves other.test, which the blueprint's domains do not cover"]);
   });
 });

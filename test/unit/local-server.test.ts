@@ -5,10 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { ServerSpec } from '../../src/blueprint/types';
+import { servesHttp01, type Http01Server } from '../../src/plugins/challenge';
 import { PluginConfigError, PluginIoError } from '../../src/plugins/errors';
 import { deployPairAtomic, localFileOps, type AtomicFileOps } from '../../src/plugins/fs-atomic';
 import { createLocalServer } from '../../src/plugins/servers/local';
-import type { PluginContext, ServerPlugin } from '../../src/plugins/types';
+import type { PluginContext } from '../../src/plugins/types';
 
 // The plugins treat PEM as text, so opaque blocks are enough here.
 const pem = (label: string, body: string): string => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
@@ -25,9 +26,11 @@ afterEach(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
 
-async function server(parameters: Record<string, unknown>): Promise<ServerPlugin> {
+async function server(parameters: Record<string, unknown>): Promise<Http01Server> {
   const spec: ServerSpec = { type: 'local', declaredType: 'local', id: `local:${String(parameters.path)}`, crtName: 'site', parameters };
-  return createLocalServer(spec, {} as PluginContext);
+  const srv = await createLocalServer(spec, {} as PluginContext);
+  assert.ok(servesHttp01(srv), 'a local server serves HTTP-01 challenges');
+  return srv;
 }
 
 const mode = async (file: string): Promise<number> => (await fs.stat(file)).mode & 0o777;

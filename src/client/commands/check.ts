@@ -20,7 +20,7 @@ export const spec: CommandSpec = {
 
 const yesNo = (v: boolean | null) => (v === null ? '-' : v ? 'yes' : 'NO');
 
-function certCells(c: BlueprintReport['stored']): string[] {
+function certCells(c: BlueprintReport['servers'][number]['certificate']): string[] {
   if (!c) return ['-', '-', '-', '-', '-'];
   return [c.notAfter.slice(0, 10), String(c.daysLeft), c.coverage.ok ? 'yes' : 'NO', yesNo(c.keyMatches), c.chain ? yesNo(c.chain.ok) : '-'];
 }

@@ -8,7 +8,7 @@ import * as acme from 'acme-client';
 import type { Blueprint, CertificateAuthoritySpec } from '../../blueprint/types';
 import type { RenewalWindow } from '../../inspect/facts';
 import { generatePrivateKey, splitPemCertificates } from '../../x509';
-import { assertChallengeToken } from '../challenge';
+import { assertChallengeToken, servesHttp01 } from '../challenge';
 import type { DnsProvider } from '../dns';
 import { PluginConfigError, PluginError, PluginIoError } from '../errors';
 import type { CaFactory, IssuedCertificate, IssueRequest, PluginContext, StoragePlugin } from '../types';
@@ -197,10 +197,15 @@ async function order(
       } else {
         const token = (challenge as { token: string }).token;
         assertChallengeToken(token, subject);
-        if (servers.length === 0) throw new PluginConfigError(subject, `HTTP-01 for ${domain} needs a server to serve the challenge`);
+        // A proxy in front of the real servers (Incapsula) serves no files: the servers behind it answer.
+        const serving = servers.filter(servesHttp01);
+        if (serving.length === 0) {
+          const none = servers.length ? `: ${servers.map((s) => s.describe()).join(', ')} place(s) no challenge files (add a server with acme_dir, or use dns-01)` : '';
+          throw new PluginConfigError(subject, `HTTP-01 for ${domain} needs a server to serve the challenge${none}`);
+        }
         // Registered before placing: a failure halfway through still removes what was placed.
-        cleanups.push(() => Promise.allSettled(servers.map((s) => s.removeChallenge(token))));
-        await Promise.all(servers.map((s) => s.putChallenge(token, keyAuthorization)));
+        cleanups.push(() => Promise.allSettled(serving.map((s) => s.removeChallenge(token))));
+        await Promise.all(serving.map((s) => s.putChallenge(token, keyAuthorization)));
       }
       answered.push({ challenge, domain });
     }
