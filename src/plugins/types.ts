@@ -40,6 +40,13 @@ export interface StoragePlugin {
   create(name: string, kind: ArtifactKind, content: string, message?: string): Promise<string>;
   /** Removes `<name>.<kind>`; nothing happens when it is absent. */
   remove(name: string, kind: ArtifactKind, message?: string): Promise<void>;
+  /**
+   * `get` of the file named exactly `file`, nothing appended: how AutoSSL names CA files and account keys
+   * (`autossl_ca.key`). `kind` is what the file holds.
+   */
+  getFile(file: string, kind: ArtifactKind): Promise<string | null>;
+  /** `create` of the file named exactly `file`; `kind` is what it holds (a key is readable by the owner only). */
+  createFile(file: string, kind: ArtifactKind, content: string, message?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -57,6 +64,8 @@ export interface IssuedCertificate {
   certificate: string;
   /** Intermediates (and possibly the root) in order, PEM each. */
   chain: string[];
+  /** What the CA did besides issuing that a person must know of (a new ACME account): logged, recorded, notified. */
+  notices?: string[];
 }
 
 export interface CaPlugin {
