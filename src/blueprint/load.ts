@@ -604,7 +604,9 @@ function readCaStorage(ctx: Ctx, node: TNode | undefined, where: string): CaStor
   if (!f) return undefined;
   const name = scalar<string>(f, 'name');
   if (name !== undefined && !FILE_STEM.test(name)) ctx.issues.at(entryValue(f, 'name')!.pos, `${where}.name '${name}' ${STEM_RULE}`);
-  if (!f.entries.has('type')) {
+  // A type written but refused (reported already) is no request for the blueprint's storage.
+  const typed = node?.kind === 'map' && node.entries.has('type') && !isNull(node.entries.get('type')!.value);
+  if (!typed) {
     for (const key of ['parameters', 'credentials'].filter((k) => f.entries.has(k))) {
       ctx.issues.at(f.entries.get(key)!.keyPos, `${where}.${key} without a type: give the storage's type, or drop ${key} to use the blueprint's storage`);
     }
