@@ -90,7 +90,10 @@ export function createActivities(env: PluginEnvironment) {
         const ledger: ChallengeLedger = new ChallengeLedger(() => context.heartbeat(ledger.details()));
         await ledger.removeLeftovers(context.info.heartbeatDetails, servers);
         const issue = (ca: CaPlugin) => heartbeating(() => ledger.details(), () => ca.issue({ csr, blueprint, servers: ledger.track(servers), trackDns: (p) => ledger.trackDns(p) }));
-        return await using(await openCa(blueprint, env), issue);
+        const issued = await using(await openCa(blueprint, env), issue);
+        // Also in the result (history), and from there in the cycle's record and its notification.
+        for (const notice of issued.notices ?? []) context.log.warn(notice, { certificate: blueprint.name });
+        return issued;
       } catch (err) {
         // The CA named its wait: Temporal keeps it as a durable timer instead of this worker sleeping.
         if (err instanceof RateLimitedError) {

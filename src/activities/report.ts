@@ -3,6 +3,7 @@
 // back into workflow history, so errors name the webhook as written, never with its `${VAR}`s expanded.
 import { spawn } from 'node:child_process';
 import type { Blueprint, NotifySpec } from '../blueprint/types';
+import { expandVariables } from '../blueprint/variables';
 import { openTracking, using, type PluginEnvironment } from '../plugins/open';
 import type { TrackingEntry } from '../plugins/types';
 import type { NotifyEvent, TrackEvent } from '../workflows/definitions';
@@ -55,12 +56,10 @@ export async function sendNotification(blueprint: Blueprint, event: NotifyEvent,
   if (failures.length) throw new NotificationFailed(`notifying '${blueprint.name}' ${event.event} failed: ${failures.join('; ')}`);
 }
 
-/** `${VAR}` from the worker's environment: tokens live there, not in the blueprint the workflow carries. */
+/** `$VAR`s from the worker's environment: tokens live there, not in the blueprint the workflow carries. */
 function expand(text: string, env: NodeJS.ProcessEnv, where: string): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
-    const value = env[name];
-    if (value === undefined) throw new NotificationFailed(`${where} uses \${${name}} but ${name} is not set on the worker`);
-    return value;
+  return expandVariables(text, (name) => env[name], (reference, name) => {
+    throw new NotificationFailed(`${where} uses ${reference} but ${name} is not set on the worker`);
   });
 }
 

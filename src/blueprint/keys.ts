@@ -37,11 +37,10 @@ export const CREDENTIAL_TYPES = Object.keys(CREDENTIAL_FIELDS) as CredentialType
 
 export const PRIVATE_KEY_TYPES = ['RSA', 'ECDSA'] as const;
 export type PrivateKeyType = (typeof PRIVATE_KEY_TYPES)[number];
-/** Allowed `private_key_size` per `private_key_type`, the default first. */
-export const PRIVATE_KEY_SIZES: Readonly<Record<PrivateKeyType, readonly number[]>> = {
-  RSA: [2048, 3072, 4096],
-  ECDSA: [256, 384],
-};
+/** `private_key_size` when none is given. */
+export const DEFAULT_KEY_SIZES: Readonly<Record<PrivateKeyType, number>> = { RSA: 2048, ECDSA: 256 };
+/** ECDSA sizes, one per curve (P-256, P-384); RSA takes any size `isRsaBits` accepts. */
+export const ECDSA_KEY_SIZES: readonly number[] = [256, 384];
 
 export const DEFAULTS = {
   renewalDelayDays: 30,
@@ -151,8 +150,8 @@ export const SECTIONS: Readonly<Record<SectionName, Section>> = {
     },
     private_key_size: {
       kind: 'integer',
-      enum: [...PRIVATE_KEY_SIZES.RSA, ...PRIVATE_KEY_SIZES.ECDSA],
-      description: 'RSA: 2048 (default), 3072 or 4096 bits. ECDSA: 256 (P-256, default) or 384 (P-384).',
+      minimum: ECDSA_KEY_SIZES[0],
+      description: 'RSA: 2048 bits (default) up to 16384, a multiple of 8. ECDSA: 256 (P-256, default) or 384 (P-384).',
     },
     organization: { kind: 'section', section: 'organization', description: 'Subject organisation; defaults to the top-level one.' },
     chain_of_trust: { kind: 'strings', description: 'PEM certificates from the intermediate up to the root; defaults to the CA one.' },
@@ -184,7 +183,11 @@ export const SECTIONS: Readonly<Record<SectionName, Section>> = {
     },
     acme_api: { kind: 'section', section: 'acmeApi', description: 'ACME directory base URLs.' },
     contact_email: { kind: 'string', description: 'Contact e-mail of the ACME account.' },
-    storage: { kind: 'section', section: 'caStorage', description: 'Where the ACME account key or the CA key and certificate live.' },
+    storage: {
+      kind: 'section',
+      section: 'caStorage',
+      description: "Where the ACME account key or the CA key and certificate live; the blueprint's storage when absent.",
+    },
     chain_of_trust: { kind: 'strings', description: 'PEM certificates from the intermediate up to the root.' },
     parameters: { kind: 'parameters', description: 'Options of this CA kind.' },
     dns: { kind: 'section', section: 'dns', description: 'DNS-01 challenges of the certificates this CA issues, unless they have their own.' },
@@ -194,8 +197,11 @@ export const SECTIONS: Readonly<Record<SectionName, Section>> = {
     staging: { kind: 'string', description: 'Base URL of the staging ACME directory (used with --staging).' },
   },
   caStorage: {
-    type: { kind: 'plugin', category: 'storage', required: true, description: 'Kind of storage: a short name or an AutoSSL class path.' },
-    name: { kind: 'string', description: 'Base name of the artifact in this storage.' },
+    type: { kind: 'plugin', category: 'storage', description: "Kind of storage: a short name or an AutoSSL class path; the blueprint's storage when absent." },
+    name: {
+      kind: 'string',
+      description: "ACME: the account key's file in this storage, as AutoSSL names it ('account.key'); a base name also finds <name>.key.",
+    },
     parameters: { kind: 'parameters', description: 'Options of this storage kind.' },
     credentials: { kind: 'string', description: 'Name of an entry of `credentials:` used to reach it.' },
   },

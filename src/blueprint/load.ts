@@ -8,13 +8,15 @@ import { promisify } from 'node:util';
 import { findDnsProvider, type CheckedParameterSpec } from '../plugins/dns/catalog';
 import { isModuleReference, resolveModuleReference } from '../plugins/modules';
 import { DEFAULT_CA_TYPE, findPlugin, pluginNames, type CatalogEntry, type PluginCategory } from '../plugins/registry';
-import { normalizeDomain } from '../x509/domains';
+import { domainProblem, normalizeDomain } from '../x509/domains';
+import { RSA_BITS, isRsaBits } from '../x509/keys';
 import { BlueprintError } from './errors';
 import {
   CERTIFICATE_TYPES,
   CREDENTIAL_TYPES,
   DEFAULTS,
-  PRIVATE_KEY_SIZES,
+  DEFAULT_KEY_SIZES,
+  ECDSA_KEY_SIZES,
   SECTIONS,
   type CredentialType,
   type Field,
@@ -22,6 +24,7 @@ import {
   type SectionName,
 } from './keys';
 import { didYouMean } from './suggest';
+import { expandVariables } from './variables';
 import { Issues, isNull, parseYaml, toPlain, type Pos, type TEntry, type TMap, type TNode, type TScalar } from './tree';
 import {
   ARTIFACT_KINDS,
@@ -380,8 +383,8 @@ const pluginRules = (entry: CatalogEntry): ParameterRules => ({
 });
 
 /**
- * Checks `parameters` against the rules and expands `${VAR}` where a rule asks for it. `implicit`
- * names parameters the section gives another way (a server's `host`).
+ * Checks `parameters` against the rules and expands `$VAR`s where a rule asks for it. `implicit` names
+ * parameters the section gives another way (a server's `host`). A parameter's AutoSSL name gives its value.
  */
 function readParameters(
   ctx: Ctx,
@@ -404,7 +407,12 @@ function readParameters(
       continue;
     }
     if (isNull(value)) continue;
-    given.add(key);
+    const name = spec.aliasOf ?? key;
+    if (given.has(name)) {
+      ctx.issues.at(keyPos, `${join(at, key)} is another name of ${name}, given too: keep one`);
+      continue;
+    }
+    given.add(name);
     const field = { kind: PARAMETER_KINDS[spec.type], description: spec.description, enum: spec.enum, minimum: spec.minimum } as Field;
     if (!checkValue(ctx, field, value, join(at, key))) continue;
     const plain = toPlain(value);
@@ -413,7 +421,7 @@ function readParameters(
       ctx.issues.at(value.pos, `${join(at, key)} ${problem}`);
       continue;
     }
-    values.push([key, spec.expandEnv ? expandEnv(ctx, plain, value.pos, join(at, key)) : plain]);
+    values.push([name, spec.expandEnv ? expandEnv(ctx, plain, value.pos, join(at, key)) : plain]);
   }
   for (const [key, spec] of Object.entries(known)) {
     if (spec.required && !given.has(key)) ctx.issues.at(node?.pos ?? f.pos, `missing parameter '${key}' in ${at} (required by ${owner})`);
@@ -421,14 +429,10 @@ function readParameters(
   return Object.fromEntries(values);
 }
 
-const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
 function expandEnv(ctx: Ctx, value: unknown, pos: Pos, where: string): unknown {
   if (Array.isArray(value)) return value.map((v) => expandEnv(ctx, v, pos, where));
   if (typeof value !== 'string') return value;
-  return value.replace(ENV_REFERENCE, (reference, name: string) => {
-    const resolved = ctx.env[name];
-    if (resolved !== undefined) return resolved;
+  return expandVariables(value, (name) => ctx.env[name], (reference, name) => {
     ctx.issues.at(pos, `${where} uses ${reference} but the environment variable ${name} is not set`);
     return reference;
   });
@@ -493,7 +497,8 @@ function buildBlueprint(
   const credentials = readCredentials(ctx, credentialsNode);
   const organization = readOrganization(ctx, entryValue(top, 'organization'), 'organization');
   const casNode = entryValue(top, 'certificate_authorities');
-  const cas = readCertificateAuthorities(ctx, casNode);
+  const caPlaces = new Map<string, CaPlace>();
+  const cas = readCertificateAuthorities(ctx, casNode, caPlaces);
   const certificate = readCertificate(ctx, readSection(ctx, entryValue(top, 'certificate'), 'certificate', 'certificate'), tree.pos, {
     organization,
     cas,
@@ -501,6 +506,7 @@ function buildBlueprint(
   });
   const servers = readServers(ctx, entryValue(top, 'servers'), name ?? '', global?.placeholders ?? new Map());
   const storage = readStorage(ctx, entryValue(top, 'storage'), 'storage');
+  inheritCaStorage(ctx, cas, caPlaces, storage, { ca: certificate?.certificateAuthority, blueprint: name });
   const tracking = readStorage(ctx, entryValue(top, 'tracking'), 'tracking');
   const notify = readNotify(ctx, entryValue(top, 'notify'));
 
@@ -555,7 +561,13 @@ function readOrganization(ctx: Ctx, node: TNode | undefined, where: string): Org
   return Object.fromEntries([...f.entries].map(([key, e]) => [key, (e.value as TScalar).value])) as Organization;
 }
 
-function readCertificateAuthorities(ctx: Ctx, node: TNode | undefined): Map<string, CertificateAuthoritySpec> {
+/** Where a CA was declared, for what can only be judged once the blueprint's own storage is known. */
+interface CaPlace {
+  pos: Pos;
+  where: string;
+}
+
+function readCertificateAuthorities(ctx: Ctx, node: TNode | undefined, places: Map<string, CaPlace>): Map<string, CertificateAuthoritySpec> {
   const cas = new Map<string, CertificateAuthoritySpec>();
   const seen = new Map<string, string>();
   for (const { fields: f, where } of readItems(ctx, node, 'certificateAuthority', 'certificate_authorities')) {
@@ -575,6 +587,7 @@ function readCertificateAuthorities(ctx: Ctx, node: TNode | undefined): Map<stri
       continue;
     }
     seen.set(key, where);
+    places.set(key, { pos: f.pos, where });
     cas.set(key, {
       name: scalar<string>(f, 'name') ?? key,
       key,
@@ -610,12 +623,57 @@ function readDns(ctx: Ctx, node: TNode | undefined, where: string): DnsSpec | un
   return { provider: provider.name, parameters, ...(credentials !== undefined && { credentials }) };
 }
 
+/**
+ * A CA's own storage. Without a `type` (as AutoSSL allows) it holds only the `name` of the CA's file, which then
+ * lives in the blueprint's storage (`type: ''` until `inheritCaStorage` fills it in).
+ */
 function readCaStorage(ctx: Ctx, node: TNode | undefined, where: string): CaStorageSpec | undefined {
   const f = readSection(ctx, node, 'caStorage', where);
   if (!f) return undefined;
   const name = scalar<string>(f, 'name');
   if (name !== undefined && !FILE_STEM.test(name)) ctx.issues.at(entryValue(f, 'name')!.pos, `${where}.name '${name}' ${STEM_RULE}`);
+  // A type written but refused (reported already) is no request for the blueprint's storage.
+  const typed = node?.kind === 'map' && node.entries.has('type') && !isNull(node.entries.get('type')!.value);
+  if (!typed) {
+    for (const key of ['parameters', 'credentials'].filter((k) => f.entries.has(k))) {
+      ctx.issues.at(f.entries.get(key)!.keyPos, `${where}.${key} without a type: give the storage's type, or drop ${key} to use the blueprint's storage`);
+    }
+    return { type: '', declaredType: '', parameters: {}, ...(name !== undefined && { name }) };
+  }
   return { ...readPlugin(ctx, f, 'storage', where), ...(name !== undefined && { name }) };
+}
+
+/**
+ * A CA keeping files in a storage (its catalogue entry says so) without one of its own uses the blueprint's, as in
+ * AutoSSL. The certificate's CA must end up with one (and with the `storage.name` it needs): that is an error
+ * here, with the CA's place, not a failed renewal later.
+ */
+function inheritCaStorage(
+  ctx: Ctx,
+  cas: Map<string, CertificateAuthoritySpec>,
+  places: Map<string, CaPlace>,
+  storage: StorageSpec | undefined,
+  used: { ca?: string; blueprint?: string },
+): void {
+  for (const [key, ca] of cas) {
+    const needs = findPlugin('ca', ca.type)?.caStorage;
+    const own = ca.storage?.type ? ca.storage : undefined;
+    const name = ca.storage?.name;
+    if (needs && !own && storage) {
+      const { data: _data, ...inherited } = storage;
+      ca.storage = { ...inherited, ...(name !== undefined && { name }) };
+    } else if (!own) {
+      delete ca.storage;
+    }
+    const place = places.get(key);
+    if (!needs || key !== used.ca || !place) continue;
+    const what = `certificate authority '${key}' (${ca.type})`;
+    if (!own && !storage) {
+      ctx.issues.at(place.pos, `${what} keeps ${needs.holds} in a storage, but neither it nor blueprint '${used.blueprint ?? ''}' has one: add storage: to either`);
+    } else if (needs.named && name === undefined) {
+      ctx.issues.at(place.pos, `${place.where}.storage.name is missing: ${what} keeps ${needs.holds} in the file of that name (e.g. account.key)`);
+    }
+  }
 }
 
 function readStorage(ctx: Ctx, node: TNode | undefined, section: 'storage' | 'tracking'): StorageSpec | undefined {
@@ -632,8 +690,8 @@ function readNotify(ctx: Ctx, node: TNode | undefined): NotifySpec | undefined {
   if (!f) return undefined;
   const hook = readSection(ctx, entryValue(f, 'webhook'), 'webhook', 'notify.webhook');
   const url = scalar<string>(hook, 'url');
-  // Checked as written: a ${VAR} (a token kept out of history) is expanded on the worker.
-  if (url !== undefined && !/^(https?:\/\/|\$\{)\S+$/.test(url)) {
+  // Checked as written: a $VAR (a token kept out of history) is expanded on the worker.
+  if (url !== undefined && !/^(https?:\/\/|\$\{?[A-Za-z_])\S+$/.test(url)) {
     ctx.issues.at(entryValue(hook, 'url')!.pos, 'notify.webhook.url must be an http(s) URL (or a ${VAR} holding one)');
   }
   const headersNode = entryValue(hook, 'headers');
@@ -708,8 +766,12 @@ function readCertificate(ctx: Ctx, f: Fields | undefined, blueprintPos: Pos, c: 
   ];
   const normalized = named.map(({ node, where }) => {
     // Surrounding spaces are a typo in a quoted name, not something to trim silently (AutoSSL refuses them too).
-    const domain = node.value.trim() === node.value ? normalizeDomain(node.value) : null;
-    if (domain === null) ctx.issues.at(node.pos, `${where} '${node.value}' is not a host name or *.wildcard host name`);
+    const padded = node.value.trim() !== node.value;
+    const domain = padded ? null : normalizeDomain(node.value);
+    if (domain === null) {
+      const why = padded ? 'it has spaces around it' : domainProblem(node.value);
+      ctx.issues.at(node.pos, `${where} '${node.value}' is not a host name or *.wildcard host name: ${why}`);
+    }
     return domain;
   });
   const cn = commonName ? normalized[0] : null;
@@ -755,15 +817,18 @@ function implicitManualCa(key: string): CertificateAuthoritySpec {
 
 function readKeySpec(ctx: Ctx, f: Fields): KeySpec {
   const type = scalar<PrivateKeyType>(f, 'private_key_type') ?? DEFAULTS.privateKeyType;
-  const sizes = PRIVATE_KEY_SIZES[type];
-  const written = scalar<number>(f, 'private_key_size') ?? sizes[0];
-  const fits = sizes.includes(written);
+  const written = scalar<number>(f, 'private_key_size') ?? DEFAULT_KEY_SIZES[type];
+  const fits = type === 'ECDSA' ? ECDSA_KEY_SIZES.includes(written) : isRsaBits(written);
   if (!fits) {
-    const message = `certificate.private_key_size ${written} does not fit private_key_type ${type}; expect one of ${sizes.join(', ')}`;
-    ctx.issues.at(entryValue(f, 'private_key_size')!.pos, message);
+    const expected =
+      type === 'ECDSA'
+        ? `expect one of ${ECDSA_KEY_SIZES.join(', ')}`
+        : `expect ${RSA_BITS.min} to ${RSA_BITS.max} bits, a multiple of ${RSA_BITS.multipleOf}: CAs refuse smaller RSA keys, ` +
+          `the CA/Browser Forum asks for whole bytes, and OpenSSL verifies none larger`;
+    ctx.issues.at(entryValue(f, 'private_key_size')!.pos, `certificate.private_key_size ${written} does not fit private_key_type ${type}; ${expected}`);
   }
-  const size = fits ? written : sizes[0];
-  return type === 'ECDSA' ? { type: 'ec', curve: size === 384 ? 'P-384' : 'P-256' } : { type: 'rsa', bits: size as 2048 | 3072 | 4096 };
+  const size = fits ? written : DEFAULT_KEY_SIZES[type];
+  return type === 'ECDSA' ? { type: 'ec', curve: size === 384 ? 'P-384' : 'P-256' } : { type: 'rsa', bits: size };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

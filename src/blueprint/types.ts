@@ -6,7 +6,7 @@ export type ArtifactKind = 'key' | 'csr' | 'crt' | 'yaml';
 export const ARTIFACT_KINDS: readonly ArtifactKind[] = ['key', 'csr', 'crt', 'yaml'];
 
 /** Key algorithm requested for the certificate's private key. */
-export type KeySpec = { type: 'rsa'; bits: 2048 | 3072 | 4096 } | { type: 'ec'; curve: 'P-256' | 'P-384' };
+export type KeySpec = { type: 'rsa'; bits: number } | { type: 'ec'; curve: 'P-256' | 'P-384' };
 
 export interface Organization {
   company_name?: string;
@@ -47,7 +47,7 @@ export interface StorageSpec extends PluginSpec {
 }
 
 export interface CaStorageSpec extends PluginSpec {
-  /** Base name of the artifact in this storage (ACME account key, local CA key/certificate). */
+  /** The ACME account key's file in this storage: the exact file name, else `<name>.key` (storage/named-file.ts). */
   name?: string;
 }
 
@@ -61,6 +61,7 @@ export interface CertificateAuthoritySpec {
   /** ACME directory base URLs as written; AutoSSL appends `/directory` to them. */
   acmeApi?: { production?: string; staging?: string };
   contactEmail?: string;
+  /** The CA's own storage, else (for CA kinds that keep files) the blueprint's. */
   storage?: CaStorageSpec;
   chainOfTrust: string[];
   parameters: Record<string, unknown>;

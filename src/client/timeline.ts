@@ -66,11 +66,12 @@ function completed(a: Scheduled, result: unknown): Entry | null {
         : { kind: 'renewal', text: `${a.summary}: new private key stored, CSR made` };
     }
     case 'issueCertificate': {
-      const pem = (result as { certificate?: string } | undefined)?.certificate;
-      const info = pem ? parseCertificate(pem) : undefined;
+      const r = result as { certificate?: string; notices?: string[] } | undefined;
+      const info = r?.certificate ? parseCertificate(r.certificate) : undefined;
+      const noted = r?.notices?.length ? `; ${r.notices.join('; ')}` : '';
       return info
-        ? { kind: 'certificate', text: `${a.summary}: certificate ${info.serial} received, valid until ${info.notAfter}`, serial: info.serial, notAfter: info.notAfter }
-        : { kind: 'certificate', text: `${a.summary}: certificate received` };
+        ? { kind: 'certificate', text: `${a.summary}: certificate ${info.serial} received, valid until ${info.notAfter}${noted}`, serial: info.serial, notAfter: info.notAfter }
+        : { kind: 'certificate', text: `${a.summary}: certificate received${noted}` };
     }
     case 'storeCertificate': {
       const r = result as { serial: string; notAfter: string; domains: string[] };

@@ -11,8 +11,10 @@ export type ParameterType = 'string' | 'boolean' | 'integer' | 'string[]';
 export interface ParameterSpec {
   type: ParameterType;
   required?: boolean;
-  /** `${VAR}` in the value is replaced from the environment at load time (as AutoSSL does for paths). */
+  /** `$VAR` and `${VAR}` in the value are replaced from the environment at load time (as AutoSSL does for paths). */
   expandEnv?: boolean;
+  /** Another name of the parameter `aliasOf` (AutoSSL's): its value is that parameter's. */
+  aliasOf?: string;
   description: string;
 }
 
@@ -24,6 +26,8 @@ export interface CatalogEntry {
   aliases: string[];
   description: string;
   parameters: Record<string, ParameterSpec>;
+  /** CA kinds that keep files in a storage, what they keep: the CA's `storage`, else the blueprint's, must exist. */
+  caStorage?: { holds: string; named?: boolean };
   /** Loads the implementation. */
   load: () => ServerFactory | StorageFactory | CaFactory | TrackingFactory;
 }
@@ -109,6 +113,8 @@ export const CATALOG: readonly CatalogEntry[] = [
       branch: { type: 'string', description: "Branch to commit to (default the remote's default branch, else main)." },
       committer_name: { type: 'string', description: 'Author and committer name of the commits (default autossl).' },
       committer_email: { type: 'string', description: 'Author and committer email of the commits (default autossl@localhost).' },
+      config_user_name: { type: 'string', aliasOf: 'committer_name', description: "AutoSSL's name of committer_name (git config user.name)." },
+      config_user_email: { type: 'string', aliasOf: 'committer_email', description: "AutoSSL's name of committer_email (git config user.email)." },
       private_key_file: { type: 'string', expandEnv: true, description: "ssh: private key file to log in with; else the SshKey credential's." },
       known_hosts_file: { type: 'string', expandEnv: true, description: "ssh: known_hosts file the server's host key is checked against (default the user's)." },
       accept_unknown_host_key: {
@@ -133,6 +139,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     name: 'acme',
     aliases: ['autossl.ca_manager.acme_v2_http01.AcmeHttp01'],
     description: "An ACME CA (Let's Encrypt, a private ACME server): account key in the CA storage under storage.name.",
+    caStorage: { holds: 'the ACME account key', named: true },
     parameters: {
       ca_bundle: {
         type: 'string',
@@ -155,9 +162,10 @@ export const CATALOG: readonly CatalogEntry[] = [
     name: 'local-ca',
     aliases: ['autossl.ca_manager.local.LocalCa'],
     description: 'An internal CA whose key and certificate are held in the CA storage.',
+    caStorage: { holds: 'the CA key and certificate' },
     parameters: {
-      ca_private_key: { type: 'string', required: true, description: 'Storage name of the CA private key.' },
-      ca_certificate: { type: 'string', required: true, description: 'Storage name of the CA certificate.' },
+      ca_private_key: { type: 'string', required: true, description: "File of the CA private key in the CA storage ('autossl_ca.key'); a base name also finds <name>.key." },
+      ca_certificate: { type: 'string', required: true, description: "File of the CA certificate in the CA storage ('autossl_ca.crt'); a base name also finds <name>.crt." },
       certificate_validity_days: { type: 'integer', description: 'Validity of issued certificates in days (default 90).' },
       create_if_missing: {
         type: 'boolean',

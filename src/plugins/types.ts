@@ -63,6 +63,13 @@ export interface StoragePlugin {
    * `git:https://git.example/certs.git certs/x.csr`. Optional: a storage without it is named by its type.
    */
   locate?(name: string, kind: ArtifactKind): string;
+  /**
+   * `get` of the file named exactly `file`, nothing appended: how AutoSSL names CA files and account keys
+   * (`autossl_ca.key`). `kind` is what the file holds.
+   */
+  getFile(file: string, kind: ArtifactKind): Promise<string | null>;
+  /** `create` of the file named exactly `file`; `kind` is what it holds (a key is readable by the owner only). */
+  createFile(file: string, kind: ArtifactKind, content: string, message?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -80,6 +87,8 @@ export interface IssuedCertificate {
   certificate: string;
   /** Intermediates (and possibly the root) in order, PEM each. */
   chain: string[];
+  /** What the CA did besides issuing that a person must know of (a new ACME account): logged, recorded, notified. */
+  notices?: string[];
 }
 
 export interface CaPlugin {

@@ -62,6 +62,8 @@ export interface CycleReport {
   failed: { id: string; label: string; error: string }[];
   outcome?: 'ok' | 'partial' | 'failed';
   error?: string;
+  /** What the CA did besides issuing that a person must know of (a new ACME account key or account). */
+  notices?: string[];
 }
 
 /** A failed server in one line; plugin errors usually start with the server's label already. */

@@ -219,7 +219,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       cycle.renewReasons = decision.renewReasons;
 
       if (decision.renew) {
-        const renewed = await renew(decision.renewReasons.join('; '));
+        const renewed = await renew(decision.renewReasons.join('; '), cycle);
         cycle.renewed = true;
         status.renewalFailures = 0;
         // The store step checked the new certificate; the servers are as inspected, and all of them get it.
@@ -252,7 +252,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
   }
 
   /** Renews the certificate; with a manual CA, waits (durably) for a person to deliver it. */
-  async function renew(why: string): Promise<CertificateFacts> {
+  async function renew(why: string, cycle: CycleReport): Promise<CertificateFacts> {
     enter('Renewing', why);
     await track('renewal-requested', `renewal of ${blueprint.certificate.domains.join(', ')}: ${why}`);
     const ca = blueprint.certificateAuthorities.find((c) => c.key === blueprint.certificate.certificateAuthority);
@@ -265,10 +265,12 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
     if (ca?.type === 'manual') received = await awaitDelivery(caName, csr, csrLocation);
     else {
       const issued = await issuing(`order certificate from ${caName}`).issueCertificate(blueprint, csr);
+      if (issued.notices?.length) cycle.notices = issued.notices;
       const pem = [issued.certificate, ...issued.chain].join('');
       received = { ...(await quick('check and store the issued certificate').storeCertificate(blueprint, { bundle: pem })), pem };
     }
-    await track('certificate-received', `certificate ${received.serial} from ${caName}, valid until ${received.notAfter}`, { certificate: received.pem });
+    const noted = cycle.notices ? `; ${cycle.notices.join('; ')}` : '';
+    await track('certificate-received', `certificate ${received.serial} from ${caName}, valid until ${received.notAfter}${noted}`, { certificate: received.pem });
     const { pem: _pem, ...facts } = received;
     return facts;
   }
@@ -393,15 +395,17 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
   async function notifyOutcome(cycle: CycleReport): Promise<void> {
     const failed = cycle.outcome !== 'ok';
     const previous = status.failureNotified;
+    // A new ACME account is told with the outcome, never held back with a repeated failure.
+    const told = cycle.notices ? `${status.reason}; ${cycle.notices.join('; ')}` : status.reason;
     if (!failed) {
       status.failureNotified = undefined;
-      await notify('success', status.reason);
+      await notify('success', told);
       return;
     }
     const now = Date.now();
-    if (previous?.reason === status.reason && now - Date.parse(previous.at) < reminderIntervalMs()) return;
+    if (!cycle.notices && previous?.reason === status.reason && now - Date.parse(previous.at) < reminderIntervalMs()) return;
     status.failureNotified = { at: iso(now), reason: status.reason };
-    await notify('failure', status.reason);
+    await notify('failure', told);
   }
 
   /** Deploys to `ids` in parallel; returns what each server that took the pair holds now. */

@@ -19,6 +19,32 @@ export function normalizeDomain(name: string): string | null {
   return wildcard ? `*.${ascii}` : ascii;
 }
 
+/**
+ * Why `name` is no host name or wildcard a certificate can carry, in words (AutoSSL accepted some of these, such
+ * as underscores: the reason is the point); `null` when it is one.
+ */
+export function domainProblem(name: string): string | null {
+  if (normalizeDomain(name) !== null) return null;
+  const n = name.trim().replace(/\.$/, '');
+  const body = n.startsWith('*.') ? n.slice(2) : n;
+  if (body === '') return 'it is empty';
+  if (n.includes('_')) {
+    return 'host names hold no underscore (RFC 1123), and public CAs may not certify one since 2019 (CA/Browser Forum ballot SC12)';
+  }
+  if (body.includes('*')) return "a wildcard is only a whole '*.' label in front of a name: TLS clients match no other (RFC 6125)";
+  const ascii = /^[\x00-\x7f]*$/.test(body) ? body.toLowerCase() : domainToASCII(body);
+  if (!ascii) return 'it is not a valid internationalised domain name';
+  const labels = ascii.split('.');
+  if (labels.some((l) => l === '')) return 'it has an empty label';
+  const long = labels.find((l) => l.length > 63);
+  if (long) return `its label '${long.slice(0, 20)}...' is longer than the 63 characters DNS allows (RFC 1035)`;
+  if (ascii.length > 253) return 'it is longer than the 253 characters DNS allows (RFC 1035)';
+  const odd = /[^a-z0-9.-]/.exec(ascii);
+  if (odd) return `host names hold only letters, digits, '-' and '.', not '${odd[0]}' (RFC 1123)`;
+  if (labels.some((l) => l.startsWith('-') || l.endsWith('-'))) return "a label may not start or end with '-' (RFC 1123)";
+  return "a wildcard needs two labels or more after '*.': no CA certifies a whole top-level domain";
+}
+
 export function isValidDomain(name: string): boolean {
   return normalizeDomain(name) !== null;
 }

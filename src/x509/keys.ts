@@ -3,7 +3,15 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPair, type Ke
 import type { KeySpec } from '../blueprint/types';
 import { KeyError } from './errors';
 
-const SUPPORTED = 'RSA 2048, 3072 or 4096 bits, or EC P-256 or P-384';
+/**
+ * RSA moduli made and accepted: at least 2048 bits, which CAs require, a multiple of 8 as the CA/Browser Forum's
+ * Baseline Requirements (6.1.5) ask, and at most 16384, the largest OpenSSL verifies.
+ */
+export const RSA_BITS = { min: 2048, max: 16384, multipleOf: 8 } as const;
+export const isRsaBits = (bits: unknown): boolean =>
+  Number.isInteger(bits) && (bits as number) >= RSA_BITS.min && (bits as number) <= RSA_BITS.max && (bits as number) % RSA_BITS.multipleOf === 0;
+
+const SUPPORTED = `RSA of ${RSA_BITS.min} to ${RSA_BITS.max} bits (a multiple of ${RSA_BITS.multipleOf}), or EC P-256 or P-384`;
 
 /** OpenSSL curve names (as node reports them) → NIST names used in blueprints and WebCrypto. */
 export const CURVE_NAMES: Readonly<Record<string, string>> = {
@@ -14,7 +22,7 @@ export const CURVE_NAMES: Readonly<Record<string, string>> = {
 
 // Key specs can arrive from untyped YAML or a stored key, so the union type alone proves nothing at run time.
 function supported(spec: KeySpec): boolean {
-  return spec.type === 'rsa' ? [2048, 3072, 4096].includes(spec.bits) : spec.curve === 'P-256' || spec.curve === 'P-384';
+  return spec.type === 'rsa' ? isRsaBits(spec.bits) : spec.curve === 'P-256' || spec.curve === 'P-384';
 }
 
 const label = (spec: KeySpec): string => (spec.type === 'rsa' ? `RSA ${spec.bits} bits` : `EC ${spec.curve}`);

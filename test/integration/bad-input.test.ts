@@ -282,6 +282,12 @@ describe("bad input: AutoSSL's validation rules", () => {
   test('rule 7: a credential used but not declared', async () => {
     await blueprintRefused(edit('  type: local\n  parameters:\n    path', '  type: local\n  credentials: storage_login\n  parameters:\n    path'), [/credential 'storage_login' of storage is missing from credentials/]);
   });
+
+  test('a local CA with no storage, its own or the blueprint\'s (found by check, not at the first renewal)', async () => {
+    const localCa = edit('    key: Commercial\n', '    key: Commercial\n    type: autossl.ca_manager.local.LocalCa\n    parameters: { ca_private_key: ca.key, ca_certificate: ca.crt }\n');
+    const text = localCa.slice(0, localCa.indexOf('storage:\n'));
+    await blueprintRefused(text, [/certificate authority 'Commercial' \(local-ca\) keeps the CA key and certificate in a storage, but neither it nor blueprint/], lineOf(text, 'name: Commercial CA'));
+  });
 });
 
 describe('bad input: domain names (rule 4)', () => {

@@ -209,6 +209,20 @@ describe('git storage', () => {
     assert.equal(await b.create('ca', 'key', 'another\n'), stored, 'an existing artifact is never replaced');
   });
 
+  it("reads and creates CA files by their exact names (AutoSSL's), a key owner-only after every checkout", async () => {
+    const remote = await bareRepo('exact-names.git');
+    const parameters = { git_url: `file://${remote}`, folder: 'ca' };
+    const [a, b] = await Promise.all([open('exact-1', parameters), open('exact-2', parameters)]);
+    assert.equal(await a.createFile('autossl_ca.pem', 'key', artifacts.key, 'new CA key'), artifacts.key);
+    assert.equal(await b.createFile('autossl_ca.pem', 'key', 'another key\n'), artifacts.key, 'created once');
+    assert.equal(await b.getFile('autossl_ca.pem', 'key'), artifacts.key);
+    assert.equal(await b.getFile('autossl_ca', 'key'), null, 'nothing appended');
+    assert.equal(await git('--git-dir', remote, 'show', 'main:ca/autossl_ca.pem'), artifacts.key);
+    // b's clone got the file from a checkout, not from its own write.
+    assert.equal((await fs.stat(path.join(await cloneIn('exact-2'), 'ca/autossl_ca.pem'))).mode & 0o777, 0o600);
+    await assert.rejects(a.getFile('../outside.pem', 'key'), { name: 'PluginConfigError' });
+  });
+
   it('waits while another process holds the clone, and takes over a lock its dead holder left', async () => {
     const remote = await bareRepo('locked.git');
     const storage = await open('cache-lock', { git_url: `file://${remote}` });

@@ -18,7 +18,7 @@ import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { loadBlueprints } from '../../src/blueprint/load';
 import type { Blueprint } from '../../src/blueprint/types';
 import { ariCertId, parseRenewalInfo } from '../../src/plugins/ca/acme-ari';
-import { acmeRenewalWindow } from '../../src/plugins/ca/acme';
+import { acmeRenewalWindow, createAcmeCa } from '../../src/plugins/ca/acme';
 import { pluginContext, type PluginEnvironment } from '../../src/plugins/open';
 import type { IssuedCertificate, ServerPlugin } from '../../src/plugins/types';
 import {
@@ -36,19 +36,23 @@ interface Stub {
   mode: { order: 'rate-limited' | 'server-error'; ari: 'window' | 'missing' | 'garbage' };
   accounts: Record<string, unknown>[];
   ariRequests: string[];
+  /** Paths of the GETs for a directory, answered or not. */
+  directoryRequests: string[];
 }
 
 const decode = (b64: string) => JSON.parse(Buffer.from(b64, 'base64url').toString('utf8'));
 
 async function startStub(tls: { certPem: string; keyPem: string }): Promise<Stub & { close(): Promise<void> }> {
-  const stub: Stub = { base: '', mode: { order: 'rate-limited', ari: 'window' }, accounts: [], ariRequests: [] };
+  const stub: Stub = { base: '', mode: { order: 'rate-limited', ari: 'window' }, accounts: [], ariRequests: [], directoryRequests: [] };
   const problem = (res: import('node:http').ServerResponse, status: number, type: string, headers: Record<string, string> = {}) =>
     res.writeHead(status, { 'content-type': 'application/problem+json', 'replay-nonce': 'n', ...headers })
       .end(JSON.stringify({ type: `urn:ietf:params:acme:error:${type}`, detail: `stub ${type}`, status }));
   const server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
     let body = '';
     req.on('data', (d) => (body += d)).on('end', () => {
-      const url = req.url ?? '';
+      // The directory also where a CA with a path prefix (AutoSSL's acme_api rule) and Pebble (/dir) have it.
+      const url = (req.url ?? '').replace(/^\/(acme\/ca1\/directory|dir)$/, '/directory');
+      if (/directory|dir$/.test(req.url ?? '')) stub.directoryRequests.push(req.url ?? '');
       if (url === '/directory') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(
           JSON.stringify({ newNonce: `${stub.base}/nonce`, newAccount: `${stub.base}/account`, newOrder: `${stub.base}/order`, renewalInfo: `${stub.base}/ari` }),
@@ -169,6 +173,26 @@ storage: { type: local, parameters: { path: ${dir}/storage } }
     assert.equal(await acmeRenewalWindow(ca, ctx, leaf), undefined);
     const away = { ...ca, acmeApi: { production: 'https://localhost:1/directory' } };
     assert.equal(await acmeRenewalWindow(away, ctx, leaf), undefined, 'an unreachable CA never fails the inspection');
+  });
+
+  it("finds the directory by AutoSSL's rule (<acme_api>/directory, path prefix kept), else at the URL itself", async () => {
+    const leaf = (await issueLeaf(await makeCa(), { domains: ['www.stub.test'] })).certPem;
+    const ctx = pluginContext(blueprint, env);
+    const ca = blueprint.certificateAuthorities[0];
+    stub.mode.ari = 'window';
+    const at = (production: string) => ({ ...ca, acmeApi: { production } });
+    stub.directoryRequests.length = 0;
+    assert.ok(await acmeRenewalWindow(at(`${stub.base}/acme/ca1`), ctx, leaf), 'a base URL with a path prefix');
+    assert.deepEqual(stub.directoryRequests, ['/acme/ca1/directory', '/acme/ca1/directory']);
+    stub.directoryRequests.length = 0;
+    assert.ok(await acmeRenewalWindow(at(`${stub.base}/dir`), ctx, leaf), "a directory URL such as Pebble's");
+    assert.deepEqual(stub.directoryRequests, ['/dir/directory', '/dir', '/dir']);
+    const acmeCa = await createAcmeCa(at(`${stub.base}/nothing`), ctx);
+    await assert.rejects(acmeCa.issue({ csr: '', blueprint, servers: [] }), {
+      name: 'PluginConfigError',
+      message: `certificate authority 'Stub' (acme): acme_api.production: no ACME directory at ${stub.base}/nothing/directory (AutoSSL's rule) nor at ${stub.base}/nothing`,
+    });
+    await acmeCa.close();
   });
 });
 

@@ -348,3 +348,76 @@ describe('loadBlueprints: other load-time errors', () => {
     );
   });
 });
+
+describe("loadBlueprints: AutoSSL's own names and layout", () => {
+  const AUTOSSL = fixture('autossl');
+  const load = () => loadBlueprints({ blueprint: AUTOSSL, config: path.join(AUTOSSL, 'config.yaml'), env: { CRT_ROOT: '/etc/ssl', STORAGE_ROOT: '/srv/autossl' } });
+
+  it("gives a CA without storage the blueprint's storage, and one with only a storage name that name in it", async () => {
+    const blueprints = await load();
+    const internal = byName(blueprints, 'internal.example.test');
+    const localCa = internal.certificateAuthorities.find((c) => c.key === 'internal');
+    assert.deepEqual(localCa?.storage, { type: 'local', declaredType: 'autossl.storage.local.LocalFileStorage', parameters: { path: '/srv/autossl' } });
+    assert.deepEqual(localCa?.parameters, { ca_private_key: 'internal_ca.key', ca_certificate: 'internal_ca.crt' });
+    const acme = byName(blueprints, 'acme.example.test');
+    // This blueprint has none of its own: the global git storage, with AutoSSL's committer option names.
+    assert.deepEqual(acme.certificateAuthorities.find((c) => c.key === 'acme')?.storage, {
+      type: 'git',
+      declaredType: 'autossl.storage.gitscm.GitStorage',
+      parameters: { git_url: 'https://git.example.test/scm/ssl/certificates.git', committer_name: 'Certificate Robot', committer_email: 'robot@example.test' },
+      credentials: 'git_user',
+      name: 'acme_account.key',
+    });
+    assert.equal(acme.certificateAuthorities.find((c) => c.key === 'commercial')?.storage, undefined, 'a manual CA keeps no files');
+  });
+
+  it('expands $VAR as well as ${VAR}, and leaves a $ followed by no name as written', async () => {
+    const internal = byName(await load(), 'internal.example.test');
+    assert.equal(internal.servers[0].parameters.path, '/etc/ssl/certs');
+    assert.equal(internal.storage?.parameters.path, '/srv/autossl');
+    assert.equal(internal.tracking?.parameters.log_folder, '/srv/autossl/logs-in-$/$1');
+    const issues = await issuesOf({ blueprint: AUTOSSL, config: path.join(AUTOSSL, 'config.yaml'), env: { STORAGE_ROOT: '/srv/autossl' } });
+    expectIssue(issues, path.join(AUTOSSL, 'internal.yaml'), '$CRT_ROOT', /^servers\[0\]\.parameters\.path uses \$CRT_ROOT but the environment variable CRT_ROOT is not set$/);
+    assert.equal(issues.length, 1, issues.map(formatIssue).join('\n'));
+  });
+
+  it('accepts any RSA size from 2048 bits in whole bytes, and says why it refuses 1024', async () => {
+    assert.deepEqual(byName(await load(), 'internal.example.test').certificate.key, { type: 'rsa', bits: 8192 });
+    const file = fixture('ca-storage', 'aliases.yaml');
+    expectIssue(
+      await issuesOf({ blueprint: file }),
+      file,
+      '1024',
+      /^certificate\.private_key_size 1024 does not fit private_key_type RSA; expect 2048 to 16384 bits, a multiple of 8: CAs refuse smaller RSA keys/,
+    );
+  });
+
+  it('refuses an option given under both its names', async () => {
+    const file = fixture('ca-storage', 'aliases.yaml');
+    expectIssue(await issuesOf({ blueprint: file }), file, 'config_user_name', /^storage\.parameters\.config_user_name is another name of committer_name, given too: keep one$/);
+  });
+
+  it("refuses, at the CA's place, a certificate's CA that keeps files with no storage anywhere, or an ACME CA without storage.name", async () => {
+    const nowhere = fixture('ca-storage', 'local-ca.yaml');
+    const issues = await issuesOf({ blueprint: nowhere });
+    expectIssue(
+      issues,
+      nowhere,
+      'key: internal',
+      /^certificate authority 'internal' \(local-ca\) keeps the CA key and certificate in a storage, but neither it nor blueprint 'nowhere\.example\.test' has one: add storage: to either$/,
+    );
+    assert.equal(issues.length, 1, `the unused CA is not reported:\n${issues.map(formatIssue).join('\n')}`);
+    const unnamed = fixture('ca-storage', 'acme.yaml');
+    const acme = await issuesOf({ blueprint: unnamed });
+    expectIssue(acme, unnamed, 'key: acme', /^certificate_authorities\[0\]\.storage\.name is missing: certificate authority 'acme' \(acme\) keeps the ACME account key in the file of that name/);
+    expectIssue(acme, unnamed, 'parameters: { path: /somewhere', /^certificate_authorities\[1\]\.storage\.parameters without a type: give the storage's type/);
+  });
+
+  it('says why a name AutoSSL accepted is refused', async () => {
+    const file = fixture('rules', '4-bad-domains.yaml');
+    const issues = await issuesOf({ blueprint: file, config: CONFIG });
+    expectIssue(issues, file, "'under_score", /is not a host name or \*\.wildcard host name: host names hold no underscore \(RFC 1123\), and public CAs may not certify one since 2019/);
+    expectIssue(issues, file, "'test.*", /: a wildcard is only a whole '\*\.' label in front of a name/);
+    expectIssue(issues, file, "' padded", /: it has spaces around it$/);
+  });
+});

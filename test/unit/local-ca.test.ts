@@ -18,18 +18,27 @@ class MemoryStorage implements StoragePlugin {
     return true;
   }
   async get(name: string, kind: ArtifactKind): Promise<string | null> {
-    return this.files.get(`${name}.${kind}`) ?? null;
+    return this.getFile(`${name}.${kind}`);
   }
   async put(name: string, kind: ArtifactKind, content: string): Promise<void> {
-    this.files.set(`${name}.${kind}`, content);
-    this.writes.push(`${name}.${kind}`);
+    this.write(`${name}.${kind}`, content);
   }
   async create(name: string, kind: ArtifactKind, content: string): Promise<string> {
-    if (!this.files.has(`${name}.${kind}`)) await this.put(name, kind, content);
-    return this.files.get(`${name}.${kind}`)!;
+    return this.createFile(`${name}.${kind}`, kind, content);
   }
   async remove(name: string, kind: ArtifactKind): Promise<void> {
     this.files.delete(`${name}.${kind}`);
+  }
+  async getFile(file: string): Promise<string | null> {
+    return this.files.get(file) ?? null;
+  }
+  async createFile(file: string, _kind: ArtifactKind, content: string): Promise<string> {
+    if (!this.files.has(file)) this.write(file, content);
+    return this.files.get(file)!;
+  }
+  write(file: string, content: string): void {
+    this.files.set(file, content);
+    this.writes.push(file);
   }
   async close(): Promise<void> {}
 }
@@ -108,6 +117,50 @@ describe('local-ca', () => {
     }
   });
 
+  it("reads AutoSSL's layout, CA files named exactly as ca_private_key and ca_certificate, and writes nothing", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'autossl-local-ca-'));
+    try {
+      const caKey = await generatePrivateKey({ type: 'rsa', bits: 2048 });
+      const caCert = await createSelfSignedCa({ keyPem: caKey, commonName: 'AutoSSL', validityDays: 365 });
+      await fs.writeFile(path.join(dir, 'autossl_ca.key'), caKey, { mode: 0o600 });
+      await fs.writeFile(path.join(dir, 'autossl_ca.crt'), caCert);
+      const spec = caSpec({ ca_private_key: 'autossl_ca.key', ca_certificate: 'autossl_ca.crt' });
+      const local = { ...spec, storage: { type: 'local', declaredType: 'local', parameters: { path: dir } } };
+      const issued = await issue(await createLocalCa(local, context(await createLocalStorage(local.storage, {} as never))));
+      assert.deepEqual(issued.chain, [caCert]);
+      assert.equal(parseCertificate(issued.certificate).issuer, 'CN=AutoSSL');
+      assert.deepEqual((await fs.readdir(dir)).sort(), ['autossl_ca.crt', 'autossl_ca.key']);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('prefers the file named exactly over <name>.<kind> when both exist', async () => {
+    const storage = new MemoryStorage();
+    const [exactKey, baseKey] = await Promise.all([1, 2].map(() => generatePrivateKey({ type: 'ec', curve: 'P-256' })));
+    storage.write('ca', exactKey);
+    storage.write('ca.key', baseKey);
+    storage.write('ca.crt', await createSelfSignedCa({ keyPem: exactKey, commonName: 'Exact CA', validityDays: 30 }));
+    const issued = await issue(await createLocalCa(caSpec({ ca_private_key: 'ca', ca_certificate: 'ca.crt' }), context(storage)));
+    assert.equal(parseCertificate(issued.certificate).issuer, 'CN=Exact CA');
+  });
+
+  it('creates a missing CA under a file name as written, under a bare name as <name>.key and <name>.crt', async () => {
+    const named = new MemoryStorage();
+    await issue(await createLocalCa(caSpec({ ca_private_key: 'autossl_ca.key', ca_certificate: 'autossl_ca.pem', create_if_missing: true }), context(named)));
+    assert.deepEqual(named.writes, ['autossl_ca.key', 'autossl_ca.pem']);
+    const bare = new MemoryStorage();
+    await issue(await createLocalCa(caSpec({ ca_private_key: 'lab-ca', ca_certificate: 'lab-ca', create_if_missing: true }), context(bare)));
+    assert.deepEqual(bare.writes, ['lab-ca.key', 'lab-ca.crt']);
+  });
+
+  it('refuses ca_private_key and ca_certificate naming one and the same file', async () => {
+    await assert.rejects(async () => createLocalCa(caSpec({ ca_private_key: 'ca.pem', ca_certificate: 'ca.pem' }), context(new MemoryStorage())), {
+      name: 'PluginConfigError',
+      message: "certificate authority 'Internal' (local-ca): ca_private_key and ca_certificate both name the file 'ca.pem'; give each its own file",
+    });
+  });
+
   it('bootstraps one CA when several lifecycles need it at the same moment', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'autossl-local-ca-'));
     try {
@@ -139,7 +192,7 @@ describe('local-ca', () => {
     await assert.rejects(issue(ca), {
       name: 'PluginConfigError',
       message:
-        "certificate authority 'Internal' (local-ca): CA key 'internal-ca.key' and certificate 'internal-ca.crt' not found in " +
+        "certificate authority 'Internal' (local-ca): CA key 'internal-ca' or 'internal-ca.key' and certificate 'internal-ca' or 'internal-ca.crt' not found in " +
         'the CA storage (memory); provide the CA files there, or set create_if_missing: true to create a new CA',
     });
     assert.deepEqual(storage.writes, []);
@@ -150,7 +203,7 @@ describe('local-ca', () => {
     const caKey = await generatePrivateKey({ type: 'ec', curve: 'P-256' });
     await storage.put('internal-ca', 'crt', await createSelfSignedCa({ keyPem: caKey, commonName: 'Lost Key CA', validityDays: 30 }));
     const ca = await createLocalCa(caSpec({ create_if_missing: true }), context(storage));
-    await assert.rejects(issue(ca), { name: 'PluginConfigError', message: /key 'internal-ca\.key' not found .* restore the key/ });
+    await assert.rejects(issue(ca), { name: 'PluginConfigError', message: /key 'internal-ca' or 'internal-ca\.key' not found .* restore the key/ });
     assert.deepEqual(storage.writes, ['internal-ca.crt']);
   });
 

@@ -67,6 +67,23 @@ describe('local storage', () => {
     await assert.rejects(store.remove('../x', 'key'), PluginConfigError);
   });
 
+  test('reads and creates files by their exact names (CA files), keys owner-only whatever their extension', async () => {
+    const store = await storage(root);
+    await fs.writeFile(path.join(root, 'autossl_ca.key'), 'AutoSSL key');
+    assert.equal(await store.getFile('autossl_ca.key', 'key'), 'AutoSSL key');
+    assert.equal(await store.getFile('autossl_ca', 'key'), null, 'nothing appended');
+    assert.equal(await store.createFile('account.pem', 'key', 'new key'), 'new key');
+    assert.equal(await mode(path.join(root, 'account.pem')), 0o600);
+    assert.equal(await store.createFile('account.pem', 'key', 'another key'), 'new key', 'created only once');
+    assert.equal(await store.createFile('autossl_ca.crt', 'crt', 'certificate'), 'certificate');
+    assert.equal(await mode(path.join(root, 'autossl_ca.crt')), 0o644);
+    assert.deepEqual((await fs.readdir(root)).sort(), ['account.pem', 'autossl_ca.crt', 'autossl_ca.key']);
+    for (const name of ['', '..', '../outside.key', 'a/b.key']) {
+      await assert.rejects(store.getFile(name, 'key'), PluginConfigError, `getFile ${JSON.stringify(name)}`);
+      await assert.rejects(store.createFile(name, 'key', 'x'), PluginConfigError, `createFile ${JSON.stringify(name)}`);
+    }
+  });
+
   test('stores every kind when data is absent or empty, only the listed kinds otherwise', async () => {
     for (const data of [undefined, []]) {
       const store = await storage(root, data);

@@ -132,6 +132,17 @@ describe('notifiers and tracking log', () => {
     assert.equal(hook.received.length, 1);
   });
 
+  it('expands $VAR without braces as well, as AutoSSL does for paths', async () => {
+    const b = blueprint({
+      notify: { webhook: { url: `${hook.url}?t=$HOOK_TOKEN`, headers: { 'X-Token': 'token $HOOK_TOKEN, $1 kept' } }, events: ['failure'], reminderIntervalHours: 24 },
+    });
+    const before = hook.received.length;
+    await sendNotification(b, EVENT, 'cert:site.test', { HOOK_TOKEN: 's3cret' });
+    assert.equal(hook.received.length, before + 1);
+    assert.equal(hook.received.at(-1)!.headers['x-token'], 'token s3cret, $1 kept');
+    await assert.rejects(sendNotification(b, EVENT, 'cert:site.test', {}), /uses \$HOOK_TOKEN but HOOK_TOKEN is not set on the worker/);
+  });
+
   it('fails with what went wrong, never with the expanded secret', async () => {
     // Nobody listens on a port just found free.
     const port = await freePort();

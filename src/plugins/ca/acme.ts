@@ -1,16 +1,19 @@
 // AutoSSL's AcmeHttp01, on acme-client: any ACME CA (Let's Encrypt, a private CA, Pebble in tests). The account
-// key lives in the CA storage and is created and registered on first use; HTTP-01 answers go through every
-// server's `acme_dir`, DNS-01 (wildcards, or `challenge: dns-01`) through the blueprint's DNS provider. Renewal
-// orders name the certificate they replace and ask for the certificate's profile when the CA supports either.
+// key lives in the CA storage under `storage.name` (AutoSSL's file, RSA, is used as it is and its account looked
+// up, never registered again); only when nothing is stored there is a key created and an account registered, and
+// the issuance says so. HTTP-01 answers go through every server's `acme_dir`, DNS-01 (wildcards, or
+// `challenge: dns-01`) through the blueprint's DNS provider. Renewal orders name the certificate they replace and
+// ask for the certificate's profile when the CA supports either.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as acme from 'acme-client';
 import type { Blueprint, CertificateAuthoritySpec } from '../../blueprint/types';
 import type { RenewalWindow } from '../../inspect/facts';
-import { generatePrivateKey, splitPemCertificates } from '../../x509';
+import { KeyError, describeKey, generatePrivateKey, splitPemCertificates } from '../../x509';
 import { assertChallengeToken, servesHttp01 } from '../challenge';
 import type { DnsProvider } from '../dns';
 import { PluginConfigError, PluginError, PluginIoError } from '../errors';
+import { createNamedFile, namedFileCandidates, readNamedFile } from '../storage/named-file';
 import type { CaFactory, IssuedCertificate, IssueRequest, PluginContext, StoragePlugin } from '../types';
 import { ariCertId, fetchRenewalWindow } from './acme-ari';
 import { AcmeProblem, AcmeUnreachable, acmeGet, acmeTransport } from './acme-transport';
@@ -19,7 +22,10 @@ import { RateLimitedError } from './rate-limited';
 type ChallengeType = 'http-01' | 'dns-01';
 
 interface AcmeSettings {
-  directoryUrl: string;
+  /** `acme_api` as written; `directoryUrlOf` finds the directory it stands for. */
+  api: string;
+  /** Which of `acme_api`'s URLs, for messages. */
+  stage: 'production' | 'staging';
   caBundle?: string;
   contactEmail?: string;
   accountKeyName: string;
@@ -55,7 +61,10 @@ export const createAcmeCa: CaFactory = async (spec, ctx) => {
         let account: Account | undefined;
         try {
           account = await registeredAccount(settings, storage, ctx, subject);
-          return await order(account.client, account.directory, request, { spec, ctx, settings, subject });
+          const issued = await order(account.client, account.directory, request, { spec, ctx, settings, subject });
+          const notices = untold.get(account.key);
+          untold.delete(account.key);
+          return notices ? { ...issued, notices } : issued;
         } catch (err) {
           // Whatever failed (a deactivated account, a changed directory), the next attempt starts afresh.
           if (account) forgetAccount(account);
@@ -76,7 +85,7 @@ export async function acmeRenewalWindow(spec: CertificateAuthoritySpec, ctx: Plu
     const settings = await readSettings(spec, ctx, subjectOf(spec));
     transport = acmeTransport({ caBundle: settings.caBundle, timeoutMs: 10_000 });
     return await transport.run(async () => {
-      const { data } = await acmeGet<Directory>(settings.directoryUrl);
+      const { data } = await acmeGet<Directory>(await directoryUrlOf(settings, subjectOf(spec)));
       return data.renewalInfo ? fetchRenewalWindow(data.renewalInfo, certificatePem) : undefined;
     });
   } catch {
@@ -100,18 +109,47 @@ interface Account {
 // A failed issuance drops it; so does time, for the directory's sake.
 const ACCOUNT_TTL_MS = 10 * 60_000;
 const accounts = new Map<string, Promise<Account>>();
+// What making an account did that a person must hear of (a new key, a new registration), by account: told with
+// the next certificate issued for it, even when the attempt that did it failed later on (a fresh setup often does).
+const untold = new Map<string, string[]>();
+const tell = (key: string, notice: string) => untold.set(key, [...(untold.get(key) ?? []), notice]);
 
 function forgetAccount(account: Account): void {
   const current = accounts.get(account.key);
   if (current) void current.then((a) => a === account && accounts.delete(account.key), () => undefined);
 }
 
-async function registeredAccount(s: AcmeSettings, storage: StoragePlugin, ctx: PluginContext, subject: string): Promise<Account> {
+/**
+ * The account key stored under `storage.name`, used as it is (AutoSSL's RSA keys included). Only when nothing is
+ * stored under that name, in either form, is a key created, and the notice says where.
+ */
+async function accountKeyOf(s: AcmeSettings, storage: StoragePlugin, subject: string): Promise<{ pem: string; file: string; notice?: string }> {
+  const stored = await readNamedFile(storage, s.accountKeyName, 'key');
+  if (stored) {
+    try {
+      describeKey(stored.content);
+    } catch (err) {
+      // Replacing it would lose the account: the person who put it there must look at it.
+      if (err instanceof KeyError) throw new PluginConfigError(subject, `the ACME account key '${stored.file}' in the CA storage is unusable: ${err.message}`);
+      throw err;
+    }
+    return { pem: stored.content, file: stored.file };
+  }
   // Created only if absent: issuances racing on a fresh CA storage all continue with the one key that stays.
-  const accountKey =
-    (await storage.get(s.accountKeyName, 'key')) ??
-    (await storage.create(s.accountKeyName, 'key', await generatePrivateKey({ type: 'ec', curve: 'P-256' }), `${subject}: new ACME account key`));
-  const key = createHash('sha256').update(`${s.directoryUrl}\0${s.eabCredentials ?? ''}\0${accountKey}`).digest('hex');
+  const made = await createNamedFile(storage, s.accountKeyName, 'key', await generatePrivateKey({ type: 'ec', curve: 'P-256' }), `${subject}: new ACME account key`);
+  const looked = namedFileCandidates(s.accountKeyName, 'key').map((f) => `'${f}'`).join(' nor ');
+  return {
+    pem: made.content,
+    file: made.file,
+    ...(made.created && { notice: `new ACME account key '${made.file}' created in the CA storage: neither ${looked} existed there` }),
+  };
+}
+
+async function registeredAccount(s: AcmeSettings, storage: StoragePlugin, ctx: PluginContext, subject: string): Promise<Account> {
+  const accountKey = await accountKeyOf(s, storage, subject);
+  const directoryUrl = await directoryUrlOf(s, subject);
+  const key = createHash('sha256').update(`${directoryUrl}\0${s.eabCredentials ?? ''}\0${accountKey.pem}`).digest('hex');
+  if (accountKey.notice) tell(key, accountKey.notice);
   const cached = accounts.get(key);
   if (cached) {
     const account = await cached.catch(() => undefined);
@@ -119,8 +157,9 @@ async function registeredAccount(s: AcmeSettings, storage: StoragePlugin, ctx: P
     if (accounts.get(key) === cached) accounts.delete(key);
   }
   const pending = (async (): Promise<Account> => {
-    const client = await registeredClient(s, accountKey, ctx);
-    const { data: directory } = await acmeGet<Directory>(s.directoryUrl);
+    const { client, registered } = await registeredClient(s, directoryUrl, accountKey.pem, ctx);
+    if (registered) tell(key, `new ACME account ${client.getAccountUrl()} registered at ${directoryUrl} for the account key '${accountKey.file}'`);
+    const { data: directory } = await acmeGet<Directory>(directoryUrl);
     return { key, client, directory, until: Date.now() + ACCOUNT_TTL_MS };
   })();
   accounts.set(key, pending);
@@ -131,10 +170,16 @@ async function registeredAccount(s: AcmeSettings, storage: StoragePlugin, ctx: P
   return pending;
 }
 
-async function registeredClient(s: AcmeSettings, accountKey: string, ctx: PluginContext): Promise<acme.Client> {
+/** A client for the account of `accountKey`: the existing one, or one registered now (`registered`). */
+async function registeredClient(
+  s: AcmeSettings,
+  directoryUrl: string,
+  accountKey: string,
+  ctx: PluginContext,
+): Promise<{ client: acme.Client; registered: boolean }> {
   const eab = s.eabCredentials ? await ctx.credentials.resolve(s.eabCredentials) : undefined;
   const client = new acme.Client({
-    directoryUrl: s.directoryUrl,
+    directoryUrl,
     accountKey,
     ...(eab && { externalAccountBinding: { kid: eab.api_id, hmacKey: eab.api_key } }),
     ...POLLING,
@@ -143,11 +188,49 @@ async function registeredClient(s: AcmeSettings, accountKey: string, ctx: Plugin
   // External Account Binding (single use at some CAs) only on a key that has no account yet.
   try {
     await client.createAccount({ onlyReturnExisting: true });
+    return { client, registered: false };
   } catch (err) {
     if (!(err instanceof AcmeProblem && err.type === 'accountDoesNotExist')) throw err;
     await client.createAccount({ termsOfServiceAgreed: true, ...(s.contactEmail && { contact: [`mailto:${s.contactEmail}`] }) });
+    return { client, registered: true };
   }
-  return client;
+}
+
+// `acme_api` as written → the directory URL it stands for, found once per process.
+const directories = new Map<string, string>();
+
+/**
+ * AutoSSL's rule: the directory is `<acme_api>/directory`, path prefix included. A URL that already names a
+ * directory is used as it is: one ending in /directory, or one where /directory answers with no ACME
+ * directory (Pebble's /dir, ZeroSSL's /v2/DV90).
+ */
+async function directoryUrlOf(s: AcmeSettings, subject: string): Promise<string> {
+  const known = directories.get(s.api);
+  if (known) return known;
+  const written = new URL(s.api);
+  const path = written.pathname.replace(/\/+$/, '');
+  let resolved = s.api;
+  if (!path.endsWith('/directory')) {
+    const appended = new URL(written);
+    appended.pathname = `${path}/directory`;
+    if (await isDirectory(appended.href)) resolved = appended.href;
+    else if (!(await isDirectory(s.api))) {
+      throw new PluginConfigError(subject, `acme_api.${s.stage}: no ACME directory at ${appended.href} (AutoSSL's rule) nor at ${s.api}`);
+    }
+  }
+  directories.set(s.api, resolved);
+  return resolved;
+}
+
+/** Whether `url` serves an ACME directory; a CA that cannot answer now is an error worth retrying, not a no. */
+async function isDirectory(url: string): Promise<boolean> {
+  try {
+    const { data } = await acmeGet<Record<string, unknown> | string>(url);
+    return typeof data === 'object' && data !== null && ['newNonce', 'newAccount', 'newOrder'].every((k) => typeof data[k] === 'string');
+  } catch (err) {
+    if (err instanceof AcmeUnreachable || (err instanceof AcmeProblem && (err.rateLimited || err.serverFault))) throw err;
+    return false;
+  }
 }
 
 interface OrderContext {
@@ -299,8 +382,6 @@ async function readSettings(spec: CertificateAuthoritySpec, ctx: PluginContext, 
     throw new PluginConfigError(subject, `acme_api.${which} is not a URL`);
   }
   if (url.protocol !== 'https:') throw new PluginConfigError(subject, `acme_api.${which} must be an https:// URL (RFC 8555)`);
-  // AutoSSL appends /directory to a base URL; a URL with a path is a directory URL as CAs publish them.
-  const directoryUrl = url.pathname === '/' ? `${url.origin}/directory` : url.href;
 
   const bundlePath = p.ca_bundle;
   let caBundle: string | undefined;
@@ -321,7 +402,8 @@ async function readSettings(spec: CertificateAuthoritySpec, ctx: PluginContext, 
   const accountKeyName = spec.storage?.name;
   if (!accountKeyName) throw new PluginConfigError(subject, 'needs storage.name: the name of the ACME account key in the CA storage');
   return {
-    directoryUrl,
+    api: url.href,
+    stage: which,
     ...(caBundle !== undefined && { caBundle }),
     ...(spec.contactEmail && { contactEmail: spec.contactEmail }),
     accountKeyName,

@@ -1,8 +1,11 @@
-// AutoSSL's LocalCa: an internal CA whose key and certificate live in the CA storage. With `create_if_missing`
-// it bootstraps itself (EC P-256 key, 10-year self-signed root), so an example blueprint works on a fresh clone.
-import type { CertificateAuthoritySpec } from '../../blueprint/types';
+// AutoSSL's LocalCa: an internal CA whose key and certificate live in the CA storage, under the names
+// `ca_private_key` and `ca_certificate` give (as files named exactly, or base names: storage/named-file.ts). With
+// `create_if_missing` it bootstraps itself (EC P-256 key, 10-year self-signed root), so an example blueprint works
+// on a fresh clone.
+import type { ArtifactKind, CertificateAuthoritySpec } from '../../blueprint/types';
 import { X509Error, createSelfSignedCa, generatePrivateKey, signCertificate, verifyChain } from '../../x509';
 import { PluginConfigError } from '../errors';
+import { createNamedFile, createdFileName, namedFileCandidates, readNamedFile } from '../storage/named-file';
 import type { CaFactory, StoragePlugin } from '../types';
 
 const DEFAULT_VALIDITY_DAYS = 90;
@@ -56,14 +59,15 @@ async function loadCa(
   where: string,
 ): Promise<{ key: string; certificate: string }> {
   const [storedKey, storedCertificate] = await Promise.all([
-    storage.get(s.keyName, 'key'),
-    storage.get(s.certificateName, 'crt'),
+    readNamedFile(storage, s.keyName, 'key'),
+    readNamedFile(storage, s.certificateName, 'crt'),
   ]);
-  if (storedKey !== null && storedCertificate !== null) return { key: storedKey, certificate: storedCertificate };
-  const keyFile = `key '${s.keyName}.key'`;
+  if (storedKey !== null && storedCertificate !== null) return { key: storedKey.content, certificate: storedCertificate.content };
+  const looked = (name: string, kind: ArtifactKind) => namedFileCandidates(name, kind).map((f) => `'${f}'`).join(' or ');
+  const keyFile = `key ${looked(s.keyName, 'key')}`;
   const missing: string[] = [];
   if (storedKey === null) missing.push(keyFile);
-  if (storedCertificate === null) missing.push(`certificate '${s.certificateName}.crt'`);
+  if (storedCertificate === null) missing.push(`certificate ${looked(s.certificateName, 'crt')}`);
   if (!s.createIfMissing) {
     throw new PluginConfigError(
       subject,
@@ -80,9 +84,10 @@ async function loadCa(
   // Key first: if storing the certificate fails, the next attempt certifies the same key instead of replacing it.
   // Created only if absent: lifecycles started together bootstrap one CA, and each uses what the first stored.
   const key =
-    storedKey ?? (await storage.create(s.keyName, 'key', await generatePrivateKey({ type: 'ec', curve: 'P-256' }), `${subject}: new CA private key`));
+    storedKey?.content ??
+    (await createNamedFile(storage, s.keyName, 'key', await generatePrivateKey({ type: 'ec', curve: 'P-256' }), `${subject}: new CA private key`)).content;
   const ownCertificate = await createSelfSignedCa({ keyPem: key, commonName: s.commonName, validityDays: CA_VALIDITY_DAYS });
-  const certificate = await storage.create(s.certificateName, 'crt', ownCertificate, `${subject}: new CA certificate`);
+  const certificate = (await createNamedFile(storage, s.certificateName, 'crt', ownCertificate, `${subject}: new CA certificate`)).content;
   return { key, certificate };
 }
 
@@ -105,9 +110,15 @@ function readSettings(spec: CertificateAuthoritySpec, subject: string): LocalCaS
   if (typeof commonName !== 'string' || commonName === '') {
     throw new PluginConfigError(subject, 'ca_common_name must be a non-empty string');
   }
+  const keyName = name('ca_private_key');
+  const certificateName = name('ca_certificate');
+  // A bare name gives two files (`.key`, `.crt`); a whole file name given twice would be read as both.
+  if (createdFileName(keyName, 'key') === createdFileName(certificateName, 'crt')) {
+    throw new PluginConfigError(subject, `ca_private_key and ca_certificate both name the file '${keyName}'; give each its own file`);
+  }
   return {
-    keyName: name('ca_private_key'),
-    certificateName: name('ca_certificate'),
+    keyName,
+    certificateName,
     validityDays: validityDays as number,
     createIfMissing,
     commonName,

@@ -1,4 +1,5 @@
-// Artifacts as files `<folder>/<name>.<kind>` in a git repository, each change a commit pushed to the remote.
+// Artifacts as files `<folder>/<name>.<kind>` (CA files by their exact names) in a git repository, each change a
+// commit pushed to the remote.
 //
 // Activities open and close a storage per call, so the working clone is not the plugin's: it belongs to the
 // process, one per (url, branch), in a private cache folder, and every plugin instance reuses it (a fetch and a
@@ -52,6 +53,8 @@ interface CloneState {
   queue: Promise<unknown>;
   /** Found once per process: the configured branch, else the remote's default, else main. */
   branch?: string;
+  /** Keys named exactly (`getFile`, `createFile`) whatever their extension, kept owner-only like `*.key`. */
+  keyFiles: Set<string>;
 }
 const clones = new Map<string, CloneState>();
 
@@ -267,7 +270,7 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
     const access = await accessFor(spec, ctx, url, cacheRoot);
     const dir = path.join(cacheRoot, createHash('sha256').update(`${url}\0${configuredBranch ?? ''}`).digest('hex').slice(0, 24));
     let state = clones.get(dir);
-    if (!state) clones.set(dir, (state = { queue: Promise.resolve() }));
+    if (!state) clones.set(dir, (state = { queue: Promise.resolve(), keyFiles: new Set() }));
     const clone = state;
 
     const gitIn = (baseDir: string): SimpleGit =>
@@ -343,7 +346,7 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
         if (errnoCode(err) === 'ENOENT') return [];
         throw fsError(subject, `cannot list ${folderPath}`, err);
       });
-      for (const n of names.filter((f) => f.endsWith('.key'))) await fs.chmod(path.join(folderPath, n), KEY_FILE_MODE);
+      for (const n of names.filter((f) => f.endsWith('.key') || clone.keyFiles.has(f))) await fs.chmod(path.join(folderPath, n), KEY_FILE_MODE);
     };
 
     const queued = <T>(op: () => Promise<T>): Promise<T> => {
@@ -359,10 +362,16 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
       return result;
     };
 
+    const located = (file: string) => ({ rel: folder ? `${folder}/${file}` : file, abs: path.join(folderPath, file) });
     const fileOf = (name: string, kind: ArtifactKind) => {
       assertFileName(name, 'artifact name', subject);
-      const file = `${name}.${kind}`;
-      return { rel: folder ? `${folder}/${file}` : file, abs: path.join(folderPath, file) };
+      return located(`${name}.${kind}`);
+    };
+    /** A key named exactly is remembered, so that every checkout protects it whatever its extension. */
+    const fileNamed = (file: string, kind: ArtifactKind) => {
+      assertFileName(file, 'file name', subject);
+      if (kind === 'key') clone.keyFiles.add(file);
+      return located(file);
     };
 
     /**
@@ -392,14 +401,27 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
       }
     };
 
+    const read = ({ abs }: { abs: string }) =>
+      queued(async () => {
+        await sync();
+        return readFileIfExists(subject, abs);
+      });
+    const createOnce = ({ rel, abs }: { rel: string; abs: string }, kind: ArtifactKind, content: string, message: string | undefined) =>
+      queued(async () => {
+        let stored = content;
+        // Runs again on the other writer's tip after a lost push race, and then finds their file.
+        await change(rel, 'store', message, async () => {
+          const existing = await readFileIfExists(subject, abs);
+          if (existing !== null) stored = existing;
+          else await writeFileAtomic(subject, abs, content, artifactMode(kind));
+          return existing === null;
+        });
+        return stored;
+      });
+
     const storage: StoragePlugin = {
       stores: (kind) => !kinds || kinds.has(kind),
-      get: (name, kind) =>
-        queued(async () => {
-          const { abs } = fileOf(name, kind);
-          await sync();
-          return readFileIfExists(subject, abs);
-        }),
+      get: async (name, kind) => read(fileOf(name, kind)),
       put: (name, kind, content, message) =>
         queued(async () => {
           const { rel, abs } = fileOf(name, kind);
@@ -408,19 +430,9 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
             return true;
           });
         }),
-      create: (name, kind, content, message) =>
-        queued(async () => {
-          const { rel, abs } = fileOf(name, kind);
-          let stored = content;
-          // Runs again on the other writer's tip after a lost push race, and then finds their file.
-          await change(rel, 'store', message, async () => {
-            const existing = await readFileIfExists(subject, abs);
-            if (existing !== null) stored = existing;
-            else await writeFileAtomic(subject, abs, content, artifactMode(kind));
-            return existing === null;
-          });
-          return stored;
-        }),
+      create: async (name, kind, content, message) => createOnce(fileOf(name, kind), kind, content, message),
+      getFile: async (file, kind) => read(fileNamed(file, kind)),
+      createFile: async (file, kind, content, message) => createOnce(fileNamed(file, kind), kind, content, message),
       remove: (name, kind, message) =>
         queued(async () => {
           const { rel, abs } = fileOf(name, kind);

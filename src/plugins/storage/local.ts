@@ -1,4 +1,4 @@
-// Artifacts as files `<path>/<name>.<kind>` in a folder on the worker's machine.
+// Artifacts as files `<path>/<name>.<kind>` in a folder on the worker's machine; CA files by their exact names.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArtifactKind } from '../../blueprint/types';
@@ -15,12 +15,18 @@ export const createLocalStorage: StorageFactory = (spec) => {
     assertFileName(name, 'artifact name', subject);
     return path.join(folder, `${name}.${kind}`);
   };
+  const named = (name: string): string => {
+    assertFileName(name, 'file name', subject);
+    return path.join(folder, name);
+  };
 
   const storage: StoragePlugin = {
     stores: (kind) => !kinds || kinds.has(kind),
     get: async (name, kind) => readFileIfExists(subject, file(name, kind)),
     put: async (name, kind, content) => writeFileAtomic(subject, file(name, kind), content, artifactMode(kind)),
     create: async (name, kind, content) => createFileExclusive(subject, file(name, kind), content, artifactMode(kind)),
+    getFile: async (name) => readFileIfExists(subject, named(name)),
+    createFile: async (name, kind, content) => createFileExclusive(subject, named(name), content, artifactMode(kind)),
     remove: async (name, kind) => {
       const target = file(name, kind);
       await rm(target, { force: true }).catch((err) => {
