@@ -2,6 +2,7 @@
 import { EXIT, UsageError, type OptionSpec } from './cli';
 import { str, type Context } from './context';
 import { CycleTimeout, waitForCycle, type CycleOutcome, type Session } from './temporal';
+import { timeline } from './timeline';
 
 export const waitOptions: Record<string, OptionSpec> = {
   'no-wait': { type: 'boolean', help: 'Return once the request is accepted; follow it with autossl status.' },
@@ -30,13 +31,24 @@ export function waitTimeoutMs(ctx: Context): number {
   return seconds * 1000;
 }
 
-export async function reportCycles(ctx: Context, session: Session, requests: { workflowId: string; requestId: string }[]): Promise<number> {
+/** The closing line of cycle `number` from the tracking record, for a cycle the follower saw finish before its own. */
+async function closedCycle(session: Session, workflowId: string, number: number): Promise<string | undefined> {
+  const entries = await timeline(session.client, workflowId);
+  return entries.find((e) => e.text.startsWith(`cycle ${number} closed:`))?.text;
+}
+
+/** Follows the requested cycles to their end (until `deadline`, default --timeout from now) and reports each; the exit code. */
+export async function reportCycles(
+  ctx: Context,
+  session: Session,
+  requests: { workflowId: string; requestId: string | number }[],
+  deadline = Date.now() + waitTimeoutMs(ctx),
+): Promise<number> {
   if (ctx.values['no-wait']) {
     for (const r of requests) ctx.io.out(`${r.workflowId}: requested (tracking record ${r.workflowId})`);
     return EXIT.ok;
   }
   // One deadline for all: the cycles run at the same time, so following them one after another costs nothing.
-  const deadline = Date.now() + waitTimeoutMs(ctx);
   let code: number = EXIT.ok;
   for (const r of requests) {
     let outcome: CycleOutcome;
@@ -56,11 +68,15 @@ export async function reportCycles(ctx: Context, session: Session, requests: { w
       code = EXIT.action;
       continue;
     }
+    // A cron run that finished what a stopped run left says so, not only that its own cycle had nothing to do.
+    const before = outcome.earlier === undefined ? undefined : await closedCycle(session, r.workflowId, outcome.earlier);
+    if (before) ctx.io.out(`${status.name}: ${before.replace(/^cycle (\d+) closed/, 'cycle $1 (under way before this request) closed')}`);
     const renewed = cycle.renewed ? `renewed (${status.stored?.serial}, valid until ${status.stored?.notAfter})` : 'not renewed';
     ctx.io.out(`${status.name}: ${cycle.outcome} - ${renewed}; deployed to ${cycle.deployed.length} server(s) [tracking record ${r.workflowId}]`);
     if (cycle.error) ctx.io.out(`  error: ${cycle.error}`);
     for (const f of cycle.failed) ctx.io.out(`  FAILED ${f.label}: ${f.error}`);
     if (cycle.outcome !== 'ok') code = EXIT.action;
   }
+  await session.settle?.(requests.map((r) => r.workflowId), deadline);
   return code;
 }

@@ -21,8 +21,9 @@ export const spec: CommandSpec = {
     'deploys it to the servers that are out of date (every server with --all-servers).',
     'With --tracking-record ID --certificate F and a workflow awaiting a manual CA\'s certificate, the certificate',
     'is delivered to it exactly as `autossl submit` does.',
+    'With no Temporal server configured or answering, it runs on the embedded one over the data dir (as renew does).',
     'Exit 0 when every server has it, 1 when a server failed or --timeout passed first, 2 on bad input or when no',
-    'Temporal server answers.',
+    'Temporal server can be reached or started.',
   ].join('\n'),
   options: {
     'all-servers': { type: 'boolean', help: 'Deploy to every server, not only those out of date.' },
