@@ -29,7 +29,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export const CONNECTION_OPTIONS: Record<string, OptionSpec> = {
-  address: { type: 'string', value: 'HOST:PORT', help: 'Temporal frontend (default $TEMPORAL_ADDRESS, then 127.0.0.1:7233).' },
+  address: { type: 'string', value: 'HOST:PORT', help: 'Temporal frontend (default $TEMPORAL_ADDRESS, then 127.0.0.1:7233; see the action for its fallback).' },
   namespace: { type: 'string', value: 'NS', help: 'Temporal namespace (default $TEMPORAL_NAMESPACE, then default).' },
   'task-queue': { type: 'string', value: 'QUEUE', help: 'Task queue of the autossl workers (default autossl).' },
 };

@@ -1,4 +1,4 @@
-// Terminal prompts: credentials (echo off for secrets) and AutoSSL's "Continue ? (y/n)".
+// Prompts: credentials on a terminal (echo off for secrets), and AutoSSL's "Continue ? (y/n)" from a terminal or a pipe.
 import readline from 'node:readline';
 
 export function prompt(question: string, secret = false): Promise<string> {
@@ -18,7 +18,28 @@ export function prompt(question: string, secret = false): Promise<string> {
   });
 }
 
-export async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) return false;
-  return /^y(es)?$/i.test((await prompt(`${question} (y/n)`)).trim());
+/**
+ * Asks each question in turn (on stderr) and reads one answer line per question from standard input, a terminal
+ * or a pipe (`echo y | autossl renew`); `null` for every question left when the input ends.
+ */
+export async function askEach(questions: string[]): Promise<(string | null)[]> {
+  if (!questions.length) return [];
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY === true });
+  const lines = rl[Symbol.asyncIterator]();
+  const answers: (string | null)[] = [];
+  try {
+    for (const question of questions) {
+      rl.setPrompt(question);
+      rl.prompt();
+      const next = await lines.next();
+      if (next.done) break;
+      answers.push(next.value);
+      // A piped answer is not echoed: show it, as a terminal would.
+      if (!process.stdin.isTTY) process.stderr.write(`${next.value}\n`);
+    }
+  } finally {
+    rl.close();
+  }
+  if (answers.length < questions.length) process.stderr.write('\n');
+  return questions.map((_, i) => answers[i] ?? null);
 }

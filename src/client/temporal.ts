@@ -13,7 +13,7 @@ import {
   type LifecycleStatus,
 } from '../workflows/definitions';
 import type { ParsedValues } from './cli';
-import { str, type Output } from './context';
+import { str, type Context, type Output } from './context';
 
 /** No Temporal server answered: the user must start one or point at one. */
 export class TemporalUnavailable extends Error {
@@ -26,9 +26,11 @@ export interface Target {
   taskQueue: string;
 }
 
+export const DEFAULT_ADDRESS = '127.0.0.1:7233';
+
 export function targetFrom(values: ParsedValues, env: NodeJS.ProcessEnv = process.env): Target {
   return {
-    address: str(values.address) ?? env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    address: str(values.address) ?? env.TEMPORAL_ADDRESS ?? DEFAULT_ADDRESS,
     namespace: str(values.namespace) ?? env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: str(values['task-queue']) ?? TASK_QUEUE,
   };
@@ -36,7 +38,37 @@ export function targetFrom(values: ParsedValues, env: NodeJS.ProcessEnv = proces
 
 export interface Session extends Target {
   client: Client;
+  /**
+   * Only when this command runs the embedded server and a worker itself: waits (up to `deadline`) until the
+   * workflows have no step left to run, so that their tracking log and notifications are not left to the next run.
+   */
+  settle?(workflowIds: string[], deadline: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What a command needs of a worker when it runs on the embedded server: activities too, workflows only (to answer queries), or none. */
+export type WorkerNeed = 'full' | 'queries' | 'none';
+
+export interface SessionOptions {
+  /** The action, recorded in the data dir lock. */
+  command: string;
+  worker: WorkerNeed;
+  /** How long to wait for another run holding the data dir (default 600 s). */
+  lockWaitMs?: number;
+  /** Set when this command cannot work on an embedded server that ends with it: the UsageError to give instead. */
+  embeddedRefusal?: string;
+}
+
+/**
+ * The Temporal server this command talks to: the one given (--address, $TEMPORAL_ADDRESS); else the data dir's
+ * `autossl server` or whatever answers at 127.0.0.1:7233; else the embedded server over the data dir's
+ * database, run by this command for its own duration with the worker it needs (cron-style).
+ */
+export async function openSession(ctx: Context, opts: SessionOptions): Promise<Session> {
+  const target = targetFrom(ctx.values);
+  if (str(ctx.values.address) || process.env.TEMPORAL_ADDRESS) return connect(target);
+  const { localSession } = await import('./embedded');
+  return localSession(ctx, target, opts);
 }
 
 export async function connect(target: Target): Promise<Session> {
@@ -129,19 +161,29 @@ export interface CycleOutcome {
   status: LifecycleStatus;
   /** The request was served and its cycle finished; false while a manual CA's certificate is awaited. */
   finished: boolean;
+  /**
+   * A cycle that was under way when the request came (woken by a timer, or left unfinished by a stopped run) and
+   * was seen to finish first: the request's own cycle came after it.
+   */
+  earlier?: number;
 }
 
-/** Follows a request until its cycle finishes (or waits on a person), printing each state change. */
+/**
+ * Follows a request until its cycle finishes, printing each state change (of an earlier cycle still under way
+ * too). Returns early when the cycle running waits on a person: the request is then served after the delivery.
+ */
 export async function waitForCycle(
   session: Session,
   workflowId: string,
-  requestId: string,
+  /** The request's id, or the number of the cycle to follow (one already under way). */
+  requestId: string | number,
   io: Output,
   timeoutMs: number,
 ): Promise<CycleOutcome> {
   const deadline = Date.now() + timeoutMs;
   let lastState = '';
   let toldUnanswered = false;
+  let earlier: number | undefined;
   for (;;) {
     const status = await queryStatus(session, workflowId, Math.max(1_000, Math.min(QUERY_TIMEOUT_MS, deadline - Date.now()))).catch((err: unknown) => {
       if (!(err instanceof WorkflowUnanswered)) throw err;
@@ -152,13 +194,14 @@ export async function waitForCycle(
     });
     if (status) {
       const cycle = status.lastCycle;
-      const mine = cycle?.requestIds.includes(requestId) ?? false;
-      if (mine && status.state !== lastState) {
-        io.err(`  ${status.name}: ${status.state} - ${status.reason}`);
+      const mine = typeof requestId === 'number' ? cycle?.number === requestId : (cycle?.requestIds.includes(requestId) ?? false);
+      if (!mine && cycle && !cycle.finishedAt) earlier = cycle.number;
+      if ((mine || earlier !== undefined) && status.state !== lastState) {
+        io.err(`  ${status.name}: ${status.state} - ${status.reason}${mine ? '' : ` (cycle ${cycle?.number}, under way before this request)`}`);
         lastState = status.state;
       }
-      if (mine && cycle?.finishedAt) return { status, finished: true };
-      if (mine && status.state === 'AwaitingCertificate') return { status, finished: false };
+      if (mine && cycle?.finishedAt) return { status, finished: true, ...(earlier !== undefined && { earlier }) };
+      if (status.state === 'AwaitingCertificate') return { status, finished: false };
     }
     if (Date.now() > deadline) {
       throw new CycleTimeout(`${workflowId}: not finished after ${Math.round(timeoutMs / 1000)} s; the request stays queued, follow it with 'autossl status'`);

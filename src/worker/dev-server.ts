@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
+import { msNumberToTs, optionalTsToMs } from '@temporalio/common/lib/time';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { resolveTemporalBinary } from './temporal-binary';
 
@@ -41,10 +42,15 @@ export interface DevServer {
   address: string;
   uiUrl?: string;
   namespace: string;
+  /** The server process, when this module started it (not the SDK's download). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 30_000;
+// Each cycle is a run of its own, deleted this long after it closed: the dev server's 1-day default would leave
+// `autossl history` with yesterday only. A longer time set by hand is kept.
+const RETENTION_MS = 366 * 24 * 60 * 60 * 1000;
 const STOP_GRACE_MS = 10_000;
 const TAIL_LINES = 40;
 
@@ -171,7 +177,7 @@ async function spawnServer(
   await ready.catch(() => {});
   if (outcome === 'ready') {
     running = true;
-    return { ...info, stop };
+    return { ...info, pid: child.pid, stop };
   }
   await stop();
   const why =
@@ -220,7 +226,8 @@ async function sdkServer(o: SdkServerOptions, info: Omit<DevServer, 'stop'>): Pr
 }
 
 /**
- * Waits until the frontend serves `namespace`, then adds the search attributes it lacks. A type clash (an
+ * Waits until the frontend serves `namespace`, then adds the search attributes it lacks and lengthens a short
+ * retention of closed runs. A type clash (an
  * attribute registered earlier with another type) cannot be fixed here without losing data, so it is an error.
  * Every wait is short and checks `signal`, so a server that died leaves nothing running behind.
  */
@@ -272,6 +279,10 @@ async function whenReady(address: string, namespace: string, signal?: AbortSigna
     if (Object.keys(missing).length > 0) {
       await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
     }
+    const { config } = await connection.workflowService.describeNamespace({ namespace });
+    if ((optionalTsToMs(config?.workflowExecutionRetentionTtl) ?? 0) < RETENTION_MS) {
+      await connection.workflowService.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: msNumberToTs(RETENTION_MS) } });
+    }
   } finally {
     await connection.close();
   }
@@ -288,7 +299,7 @@ function splitAddress(address: string): [string, string] {
 }
 
 /** One TCP connect attempt; true when something accepts. */
-function canConnect(host: string, port: number): Promise<boolean> {
+export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     socket.setTimeout(1000);

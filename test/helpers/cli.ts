@@ -19,13 +19,25 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Standard input, which then ends as under cron (no terminal, nothing more to read); default empty. */
+  input?: string;
+  /** Killed after this long; default 60 s. */
+  timeoutMs?: number;
+}
+
+export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, NO_COLOR: '1', ...opts.env };
-    execFile(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? REPO, env, timeout: 60_000 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? REPO, env, timeout: opts.timeoutMs ?? 60_000 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(err);
       resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
     });
+    // A command that exits without reading its input closes the pipe: nothing to report.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(opts.input ?? '');
   });
 }
 

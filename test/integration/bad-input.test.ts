@@ -396,8 +396,10 @@ describe('bad input: command line', () => {
     await refused(['--credentials', 'secret-without-name', '--blueprint', site.good, 'check'], ['--credentials item must be NAME:value']);
   });
 
-  test('renew without --yes when not on a terminal', async () => {
-    await refused(['--blueprint', site.good, 'renew'], ['pass --yes']);
+  test('renew without --yes, a renewal due and no answer on standard input', async () => {
+    // Nothing is stored under this name: renew asks, as AutoSSL did, and the input ends without an answer.
+    const due = await writeInput(edit(`name: ${NAME}`, 'name: due.example.test'));
+    await refused(['--blueprint', due, 'renew'], ['Continue ? (y/n)', 'pass --yes']);
   });
 
   test('renew --timeout that is not a number', async () => {

@@ -25,8 +25,9 @@ export const spec: CommandSpec = {
     'delivered exactly as `autossl submit` does (exit 0 once accepted, and the workflow deploys it; exit 1 refused),',
     '--private-key is then not needed, and not used. --tracking-record ID --certificate F does the same without',
     '--blueprint. A --certificate matching neither the pending nor the stored key is refused (exit 2).',
+    'With no Temporal server configured or answering, it runs on the embedded one over the data dir (as renew does).',
     'Exit 0 when every server has it, 1 when a server failed or --timeout passed first, 2 on bad input or when no',
-    'Temporal server answers.',
+    'Temporal server can be reached or started.',
   ].join('\n'),
   options: {
     'all-servers': { type: 'boolean', help: 'Deploy to every server, not only those out of date.' },

@@ -2,7 +2,7 @@
 import { CONNECTION_OPTIONS, EXIT, UsageError, type CommandSpec } from '../cli';
 import { loadFromOptions, str, type Context } from '../context';
 import { workflowIdFor } from '../../workflows/definitions';
-import { connect, targetFrom } from '../temporal';
+import { openSession } from '../temporal';
 import { timeline } from '../timeline';
 
 export const spec: CommandSpec = {
@@ -11,7 +11,8 @@ export const spec: CommandSpec = {
   description: [
     'Reads the workflow history of the certificate (every run, oldest first) and prints a timeline: cycles,',
     'inspections, renewals, CSRs, certificates received, deploys per server, failures with reasons, signals.',
-    'Give --blueprint (one certificate) or --tracking-record ID.',
+    'Give --blueprint (one certificate) or --tracking-record ID. With no Temporal server configured or answering,',
+    'it reads the data dir\'s own database (<data-dir>/temporal.sqlite) on the embedded server, as renew does.',
   ].join('\n'),
   options: {
     'tracking-record': { type: 'string', short: 't', value: 'ID', help: 'Workflow id (cert:<name>).' },
@@ -27,7 +28,7 @@ export async function run(ctx: Context): Promise<number> {
     if (blueprints.length !== 1) throw new UsageError(`--blueprint must name exactly one certificate (got ${blueprints.length})`);
     workflowId = workflowIdFor(blueprints[0].name);
   }
-  const session = await connect(targetFrom(ctx.values));
+  const session = await openSession(ctx, { command: 'history', worker: 'none' });
   try {
     const entries = await timeline(session.client, workflowId);
     if (!entries.length) throw new UsageError(`no tracking record ${workflowId}`);

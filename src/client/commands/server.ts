@@ -6,6 +6,7 @@ import { runUntilSignal } from '../run-worker';
 import { TASK_QUEUE } from '../../workflows/definitions';
 import { checkIntervalOption, checkSettings } from '../follow';
 import { startLifecycles } from '../temporal';
+import { lockForCommand } from '../embedded';
 
 export const spec: CommandSpec = {
   name: 'server',
@@ -15,6 +16,8 @@ export const spec: CommandSpec = {
     'Web UI on --ui-port), a worker in this process, and a lifecycle workflow for every blueprint of --blueprint',
     '(an already running one is updated with the blueprint and woken). Prints where the Web UI is. Ctrl-C stops',
     'everything cleanly. The temporal binary is found via $AUTOSSL_TEMPORAL_CLI, PATH, <data-dir>/tools, or pip.',
+    'It holds the data dir (<data-dir>/autossl.lock): a cron-style run of another action on it waits before it',
+    'starts, then uses this server; a second server on the same data dir is refused.',
   ].join('\n'),
   options: {
     port: { type: 'string', value: 'N', help: 'gRPC port of the Temporal frontend (default 7233).' },
@@ -43,22 +46,32 @@ export async function run(ctx: Context): Promise<number> {
   const { NativeConnection } = await import('@temporalio/worker');
   (await import('../../worker/logging')).installLogger(ctx.debug ? 'DEBUG' : 'INFO');
   const { createWorker } = await import('../../worker/worker');
-  ctx.io.err(`starting Temporal dev server (data in ${ctx.dataDir})...`);
-  const server = await startDevServer({ dataDir: ctx.dataDir, port: grpcPort, uiPort, namespace, log: ctx.debug ? ctx.io.err : undefined });
+  const { DataDirBusy } = await import('../../worker/data-dir-lock');
+  // One Temporal server per database: a cron run on the data dir is waited for, another server refused.
+  const lock = await lockForCommand(ctx, 'server').catch((err: unknown) => {
+    throw err instanceof DataDirBusy ? new UsageError(`${err.message}; one server per data dir`) : err;
+  });
   try {
-    const connection = await NativeConnection.connect({ address: server.address });
+    ctx.io.err(`starting Temporal dev server (data in ${ctx.dataDir})...`);
+    const server = await startDevServer({ dataDir: ctx.dataDir, port: grpcPort, uiPort, namespace, log: ctx.debug ? ctx.io.err : undefined });
     try {
-      const taskQueue = str(ctx.values['task-queue']);
-      const worker = await createWorker({ connection, namespace, taskQueue, env: pluginEnvironment(ctx, false) });
-      const running = runUntilSignal(worker);
-      await startLifecycles({ address: server.address, namespace, taskQueue: taskQueue ?? TASK_QUEUE }, blueprints, settings, ctx.io);
-      ctx.io.out(`autossl server ready: Temporal at ${server.address}, Web UI at ${server.uiUrl ?? '(disabled)'}; Ctrl-C stops`);
-      await running;
+      await lock.setServer({ pid: server.pid, address: server.address });
+      const connection = await NativeConnection.connect({ address: server.address });
+      try {
+        const taskQueue = str(ctx.values['task-queue']);
+        const worker = await createWorker({ connection, namespace, taskQueue, env: pluginEnvironment(ctx, false) });
+        const running = runUntilSignal(worker);
+        await startLifecycles({ address: server.address, namespace, taskQueue: taskQueue ?? TASK_QUEUE }, blueprints, settings, ctx.io);
+        ctx.io.out(`autossl server ready: Temporal at ${server.address}, Web UI at ${server.uiUrl ?? '(disabled)'}; Ctrl-C stops`);
+        await running;
+      } finally {
+        await connection.close();
+      }
     } finally {
-      await connection.close();
+      await server.stop();
     }
   } finally {
-    await server.stop();
+    await lock.release();
   }
   ctx.io.err('stopped');
   return EXIT.ok;

@@ -6,7 +6,7 @@ import { workflowIdFor, type LifecycleStatus } from '../../workflows/definitions
 import { CONNECTION_OPTIONS, EXIT, type CommandSpec } from '../cli';
 import { loadFromOptions, type Context } from '../context';
 import { mapLimit, table } from '../format';
-import { connect, noWorker, queryStatus, targetFrom, WorkflowUnanswered, type Session } from '../temporal';
+import { noWorker, openSession, queryStatus, WorkflowUnanswered, type Session } from '../temporal';
 
 export const spec: CommandSpec = {
   name: 'status',
@@ -19,7 +19,9 @@ export const spec: CommandSpec = {
     'Without --blueprint, lists every running certificate workflow.',
     'A workflow no worker answers for within 10 s is shown as Unanswered, with the reason (no worker polls the',
     'task queue, or the workers are busy).',
-    'Exit 0 when all are Ready, 1 when any is not (or is missing), 2 when no Temporal server answers.',
+    'With no Temporal server configured or answering, it reads the data dir\'s database on the embedded server,',
+    'where the workflows (not their activities) run in this process to answer: nothing outside Temporal is touched.',
+    'Exit 0 when all are Ready, 1 when any is not (or is missing), 2 when no Temporal server can be reached or started.',
   ].join('\n'),
   options: { json: { type: 'boolean', help: 'Print JSON.' }, ...CONNECTION_OPTIONS },
 };
@@ -116,7 +118,7 @@ async function describe(session: Session, workflowId: string): Promise<{ taskQue
 
 export async function run(ctx: Context): Promise<number> {
   const blueprints = await loadFromOptions(ctx, false);
-  const session = await connect(targetFrom(ctx.values));
+  const session = await openSession(ctx, { command: 'status', worker: 'queries' });
   try {
     const ids = blueprints.length ? blueprints.map((b) => workflowIdFor(b.name)) : await runningIds(session);
     // Each answer needs a worker; asked one by one, hundreds of certificates would take minutes.

@@ -4,7 +4,8 @@ import { submitUpdate, workflowIdFor } from '../../workflows/definitions';
 import { CONNECTION_OPTIONS, EXIT, UsageError, type CommandSpec } from '../cli';
 import { loadFromOptions, str, type Context } from '../context';
 import { readInputFile } from '../input';
-import { connect, queryStatus, targetFrom } from '../temporal';
+import { reportCycles, waitTimeoutMs } from '../follow';
+import { openSession, queryStatus } from '../temporal';
 
 export const spec: CommandSpec = {
   name: 'submit',
@@ -13,7 +14,10 @@ export const spec: CommandSpec = {
     'Sends the certificate (PEM; the leaf first, then any chain) to the workflow in state AwaitingCertificate.',
     'The workflow checks it (matches the new private key, covers the blueprint, verifies against the chain of',
     'trust, not expired) and then stores and deploys it; a refusal says exactly why and the workflow keeps waiting.',
-    'Exit 0 when accepted, 1 when refused, 2 on bad input or when no Temporal server answers.',
+    'With no Temporal server configured or answering, it runs on the embedded one over the data dir (as renew',
+    'does) and waits until the certificate is deployed.',
+    'Exit 0 when accepted (and, on the embedded server, deployed), 1 when refused (or a deploy failed), 2 on bad',
+    'input or when no Temporal server can be reached or started.',
   ].join('\n'),
   options: {
     certificate: { type: 'string', short: 'c', value: 'FILE', help: 'The issued certificate (PEM).' },
@@ -24,11 +28,20 @@ export const spec: CommandSpec = {
 
 export async function deliver(ctx: Context, workflowId: string, file: string): Promise<number> {
   const certificate = await readInputFile(file, '--certificate');
-  const session = await connect(targetFrom(ctx.values));
+  const deadline = Date.now() + waitTimeoutMs(ctx);
+  const session = await openSession(ctx, {
+    command: 'submit',
+    worker: 'full',
+    lockWaitMs: deadline - Date.now(),
+    ...(ctx.values['no-wait'] && { embeddedRefusal: '--no-wait needs a Temporal server that keeps running (autossl server, or --address)' }),
+  });
   try {
-    if (!(await queryStatus(session, workflowId))) throw new UsageError(`no workflow ${workflowId}`);
+    const awaiting = await queryStatus(session, workflowId);
+    if (!awaiting) throw new UsageError(`no workflow ${workflowId}`);
     const result = await session.client.workflow.getHandle(workflowId).executeUpdate(submitUpdate, { args: [{ certificate }] });
     ctx.io.out(`${workflowId}: accepted certificate ${result.serial}, valid until ${result.notAfter}; deploying`);
+    // The worker in this process ends with it: stay until the certificate is deployed, or nothing deploys it.
+    if (session.settle && awaiting.lastCycle) return await reportCycles(ctx, session, [{ workflowId, requestId: awaiting.lastCycle.number }], deadline);
     return EXIT.ok;
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
