@@ -85,7 +85,8 @@ export async function reportCycles(
     const { status, finished } = outcome;
     const cycle = status.lastCycle!;
     if (!finished) {
-      ctx.io.out(`${status.name}: awaiting certificate - send the CSR below to the CA, then: autossl submit --blueprint <file> --certificate <file>`);
+      const where = status.pendingCsrLocation ? ` (stored at ${status.pendingCsrLocation})` : '';
+      ctx.io.out(`${status.name}: awaiting certificate - send the CSR below${where} to the CA, then: autossl --blueprint <file> deploy -c <certificate file>`);
       ctx.io.out(status.pendingCsr ?? '');
       code = EXIT.action;
       continue;
