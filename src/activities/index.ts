@@ -10,7 +10,7 @@ import { inspect, serverFacts } from '../inspect/inspect';
 import { RateLimitedError } from '../plugins/ca/rate-limited';
 import { PluginConfigError } from '../plugins/errors';
 import { certificateAuthority, openCa, openServer, openStorage, using, type PluginEnvironment } from '../plugins/open';
-import type { CaPlugin, IssuedCertificate, ServerPlugin, StoragePlugin } from '../plugins/types';
+import type { ActivityScope, CaPlugin, IssuedCertificate, ServerPlugin, StoragePlugin } from '../plugins/types';
 import type { NotifyEvent, TrackEvent } from '../workflows/definitions';
 import { createCsr, generatePrivateKey, keyMatchesCertificate, parseCertificate } from '../x509';
 import { ChallengeLedger } from './challenge-ledger';
@@ -49,7 +49,19 @@ async function heartbeating<T>(details: () => unknown, fn: () => Promise<T>): Pr
 /** The tracking record id: the id of the certificate workflow that scheduled this activity. */
 const callerWorkflowId = (): string => Context.current().info.workflowExecution?.workflowId ?? 'unknown';
 
-export function createActivities(env: PluginEnvironment) {
+/** What plugins may use of the activity running now; they get it through their context, never from Temporal. */
+function activityScope(): ActivityScope | undefined {
+  let context: Context;
+  try {
+    context = Context.current();
+  } catch {
+    return undefined;
+  }
+  return { workflowId: context.info.workflowExecution?.workflowId, cancellation: context.cancellationSignal, log: context.log };
+}
+
+export function createActivities(workerEnv: PluginEnvironment) {
+  const env: PluginEnvironment = { ...workerEnv, activity: activityScope };
   return {
     async inspect(blueprint: Blueprint): Promise<Inspection> {
       return heartbeating(() => undefined, () => inspect(blueprint, env));

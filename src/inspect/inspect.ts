@@ -1,12 +1,12 @@
 // Reads the stored certificate and every server's, and turns them into public facts. Used by the `inspect`
 // activity and directly by `autossl check` (which needs no Temporal).
 import type { Blueprint } from '../blueprint/types';
+import { messageOf } from '../plugins/errors';
 import { openServer, openStorage, pluginContext, using, type PluginEnvironment } from '../plugins/open';
 import type { ServerPlugin, StoragePlugin } from '../plugins/types';
 import { certificateFacts, reportedFacts } from './certificate';
 import type { CertificateFacts, Inspection, RenewalWindow, ServerFacts } from './facts';
 
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 async function readStored(
   blueprint: Blueprint,

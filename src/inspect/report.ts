@@ -1,6 +1,7 @@
 // What `check` says about one blueprint: the inspection judged by the same decision the lifecycle workflow makes.
 import type { Blueprint } from '../blueprint/types';
 import { mapLimit } from '../client/format';
+import { messageOf } from '../plugins/errors';
 import type { PluginEnvironment } from '../plugins/open';
 import { decide, type Decision } from '../workflows/decide';
 import { daysLeft } from '../x509';
@@ -62,7 +63,7 @@ async function checkOne(env: PluginEnvironment, blueprint: Blueprint, now: Date)
   try {
     return report(blueprint, await inspect(blueprint, env, now), now);
   } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
+    const error = messageOf(err);
     return { name: blueprint.name, file: blueprint.source.blueprint, verdict: 'error', renewReasons: [], renewAt: null, stored: null, servers: [], error };
   }
 }

@@ -3,6 +3,9 @@
 // Messages name the plugin and the path involved, never file content: a key may be in the content.
 import { getSystemErrorMap } from 'node:util';
 
+/** The message of anything thrown, for reports (never its stack). */
+export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 export abstract class PluginError extends Error {
   abstract override readonly name: string;
   abstract readonly retryable: boolean;

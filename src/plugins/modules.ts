@@ -3,6 +3,7 @@
 // plugin definition (category, parameter specs, factory); it is loaded when blueprints load, so its parameters are
 // validated with file and line like a built-in's, and again by path on the worker that uses it.
 import path from 'node:path';
+import { messageOf } from './errors';
 import type { CatalogEntry, ParameterSpec, PluginCategory } from './registry';
 import type { CaFactory, ServerFactory, StorageFactory, TrackingFactory } from './types';
 
@@ -60,7 +61,7 @@ export function loadModulePlugin(category: PluginCategory, resolved: string): Ca
   try {
     exports = require(file) as Record<string, unknown>;
   } catch (err) {
-    throw new PluginModuleError(`plugin module ${resolved} failed to load: ${err instanceof Error ? err.message : String(err)}`);
+    throw new PluginModuleError(`plugin module ${resolved} failed to load: ${messageOf(err)}`);
   }
   const definition = exportName !== undefined ? exports?.[exportName] : (exports?.default ?? exports);
   const entry = toEntry(definition, resolved, exportName);

@@ -2,13 +2,15 @@
 import type { Blueprint, CertificateAuthoritySpec } from '../blueprint/types';
 import type { CredentialResolver } from '../blueprint/credentials';
 import { caFactory, serverFactory, storageFactory, trackingFactory } from './registry';
-import type { CaPlugin, PluginContext, ServerPlugin, StoragePlugin, TrackingPlugin } from './types';
+import type { ActivityScope, CaPlugin, PluginContext, ServerPlugin, StoragePlugin, TrackingPlugin } from './types';
 
 export interface PluginEnvironment {
   /** Credentials of a blueprint, resolved where this process runs. */
   credentialsFor(blueprint: Blueprint): CredentialResolver;
   /** Use the CAs' staging endpoints. */
   staging: boolean;
+  /** The activity running now, when this process is a worker (set by createActivities). */
+  activity?: () => ActivityScope | undefined;
 }
 
 export function pluginContext(blueprint: Blueprint, env: PluginEnvironment): PluginContext {
@@ -16,6 +18,7 @@ export function pluginContext(blueprint: Blueprint, env: PluginEnvironment): Plu
     blueprint,
     credentials: env.credentialsFor(blueprint),
     staging: env.staging,
+    activity: () => env.activity?.(),
     openStorage: async (spec) => storageFactory(spec.type)(spec, ctx),
   };
   return ctx;

@@ -98,12 +98,26 @@ export interface CaPlugin {
   close(): Promise<void>;
 }
 
+/**
+ * What a plugin may use of the Temporal activity it runs in, filled in by the activity layer so that plugins never
+ * import Temporal (and `check` never loads it).
+ */
+export interface ActivityScope {
+  /** The certificate workflow the activity runs for. */
+  workflowId?: string;
+  /** Aborted when the activity is cancelled: it heartbeats, so a cancellation or a lost worker reaches it. */
+  cancellation: AbortSignal;
+  log: { info(message: string, attributes?: Record<string, unknown>): void };
+}
+
 /** What a factory gets besides its own spec. */
 export interface PluginContext {
   blueprint: Blueprint;
   credentials: CredentialResolver;
   /** Use the CA's staging endpoint. */
   staging: boolean;
+  /** The activity the plugin is called in now; undefined outside one (`check`, the CLI's deploy, tests). */
+  activity(): ActivityScope | undefined;
   /** Opens a storage plugin from a spec (CA storage, for instance). */
   openStorage(spec: PluginSpec & { data?: ArtifactKind[] }): Promise<StoragePlugin>;
 }

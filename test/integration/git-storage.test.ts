@@ -90,6 +90,7 @@ describe('git storage', () => {
       blueprint: { name: 'test' } as Blueprint,
       credentials: createCredentialResolver({ specs, commandLine, env: {} }),
       staging: false,
+      activity: () => undefined,
       openStorage: async () => assert.fail('no nested storage here'),
     };
   }

@@ -140,6 +140,7 @@ describe('incapsula: blueprint and plugin set-up', () => {
   const context = (b: Blueprint): PluginContext => ({
     blueprint: b,
     credentials: { resolve: async () => ({ api_id: '12345', api_key: 'secret' }) },
+    activity: () => undefined,
     staging: false,
     openStorage: async () => assert.fail('no storage'),
   });

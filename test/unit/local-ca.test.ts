@@ -60,6 +60,7 @@ function context(storage: StoragePlugin): PluginContext {
   return {
     blueprint: {} as Blueprint,
     credentials: { resolve: async () => ({}) },
+    activity: () => undefined,
     staging: false,
     openStorage: async () => storage,
   };

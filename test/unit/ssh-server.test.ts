@@ -10,7 +10,6 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { CancelledFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ServerSpec } from '../../src/blueprint/types';
 import { PluginConfigError, PluginIoError } from '../../src/plugins/errors';
 import { createSshServer } from '../../src/plugins/servers/ssh';
@@ -96,7 +95,7 @@ test('verify endpoints', () => {
   for (const bad of ['web', 'web:0', 'web:70000', '::1:443', 'web: 443']) assert.equal(parseEndpoint(bad), undefined, bad);
 });
 
-const noCredentials = { credentials: { resolve: async () => ({}) } } as unknown as PluginContext;
+const noCredentials = { credentials: { resolve: async () => ({}) }, activity: () => undefined } as unknown as PluginContext;
 
 function sshServer(parameters: Record<string, unknown>, ctx = noCredentials): ServerPlugin {
   const spec: ServerSpec = { type: 'ssh', declaredType: 'ssh', id: 'ssh:test', crtName: 'site', parameters: { host: '127.0.0.1', path: '/srv/tls', ...parameters } };
@@ -197,11 +196,13 @@ describe('connections', () => {
   });
 
   test('give up at once when the activity is cancelled', async () => {
-    const server = sshServer({ port, username: 'deploy', private_key_file: path.join(dir, 'a'), accept_unknown_host_key: true });
-    const env = new MockActivityEnvironment();
+    // The activity layer hands the plugin its activity's cancellation signal.
+    const cancellation = new AbortController();
+    const inActivity = { ...noCredentials, activity: () => ({ cancellation: cancellation.signal, log: { info() {} } }) };
+    const server = sshServer({ port, username: 'deploy', private_key_file: path.join(dir, 'a'), accept_unknown_host_key: true }, inActivity);
     const started = Date.now();
-    const reading = env.run(() => server.readCurrent());
-    setTimeout(() => env.cancel(), 200);
+    const reading = server.readCurrent();
+    setTimeout(() => cancellation.abort(new CancelledFailure('activity cancelled')), 200);
     await assert.rejects(reading, CancelledFailure);
     assert.ok(Date.now() - started < 2_000, 'well before the 15 s connect timeout');
     await server.close();

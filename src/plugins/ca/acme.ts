@@ -12,7 +12,7 @@ import type { RenewalWindow } from '../../inspect/facts';
 import { KeyError, describeKey, generatePrivateKey, splitPemCertificates } from '../../x509';
 import { assertChallengeToken, servesHttp01 } from '../challenge';
 import type { DnsProvider } from '../dns';
-import { PluginConfigError, PluginError, PluginIoError } from '../errors';
+import { PluginConfigError, PluginError, PluginIoError, messageOf } from '../errors';
 import { createNamedFile, namedFileCandidates, readNamedFile } from '../storage/named-file';
 import type { CaFactory, IssuedCertificate, IssueRequest, PluginContext, StoragePlugin } from '../types';
 import { ariCertId, fetchRenewalWindow } from './acme-ari';
@@ -348,7 +348,7 @@ async function validated<T extends { url?: string }>(client: acme.Client, item: 
     return await client.waitForValidStatus(item);
   } catch (err) {
     if (err instanceof AcmeProblem || err instanceof AcmeUnreachable) throw err;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = messageOf(err);
     if (message === 'Operation is pending or processing') {
       throw new PluginIoError(subject, `${what} still pending after a minute of polling`, undefined, { cause: err });
     }
@@ -367,7 +367,7 @@ function classify(err: unknown, subject: string): unknown {
     return new PluginConfigError(subject, `refused the request: ${err.message}`, { cause: err });
   }
   // acme-client's own errors (a bad nonce once too often, an unexpected answer): worth another attempt.
-  return new PluginIoError(subject, err instanceof Error ? err.message : String(err), undefined, { cause: err });
+  return new PluginIoError(subject, messageOf(err), undefined, { cause: err });
 }
 
 async function readSettings(spec: CertificateAuthoritySpec, ctx: PluginContext, subject: string): Promise<AcmeSettings> {

@@ -2,7 +2,6 @@
 // logic as local files (fs-atomic), then an optional reload command and an optional TLS check that the endpoint
 // serves the new certificate. The host key is checked against known_hosts or a pinned fingerprint before
 // anything is sent. One connection per plugin instance, opened on first use and closed by close().
-import type { Context } from '@temporalio/activity';
 import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -10,7 +9,8 @@ import path from 'node:path';
 import { Client, utils, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import type { ServerSpec } from '../../blueprint/types';
 import { assertChallengeToken } from '../challenge';
-import { PluginConfigError, PluginError, PluginIoError, describeErrno, errnoCode, fsError } from '../errors';
+import { PluginConfigError, PluginError, PluginIoError, describeErrno, errnoCode, fsError, messageOf } from '../errors';
+import { shellQuote } from '../shell';
 import { FOLDER_MODE, KEY_FILE_MODE, PUBLIC_FILE_MODE, assertFileName, deployFilesOnce, writeFileAtomic, type AtomicFileOps } from '../fs-atomic';
 import { fingerprint, hostKeyAlgorithms, judgeHostKey, keyType, knownHostsName, knownKeysFor, normaliseFingerprint, type KnownKey } from '../ssh-host-key';
 import { formatEndpoint, parseEndpoint, servedCertificate, type Endpoint } from '../tls-probe';
@@ -69,24 +69,8 @@ function extension<T = void>(name: string, start: (cb: (err: Error | null | unde
   });
 }
 
-/**
- * The activity this code runs in, if any. `check` runs plugins outside one and must not load the Temporal SDK
- * for that; an activity context can only exist where the worker has already loaded @temporalio/activity.
- */
-function currentActivity(): Context | undefined {
-  const activityModule = require.cache[require.resolve('@temporalio/activity')];
-  if (!activityModule) return undefined;
-  try {
-    return (activityModule.exports as typeof import('@temporalio/activity')).Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
-const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 const tail = (text: string): string => (text.length > OUTPUT_TAIL ? `…${text.slice(-OUTPUT_TAIL)}` : text).trim();
 const expandHome = (file: string): string => (file === '~' || file.startsWith('~/') ? path.join(os.homedir(), file.slice(1)) : file);
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 interface Ownership {
   owner?: string;
@@ -267,9 +251,9 @@ class SshServer implements ServerPlugin {
    * sends no heartbeat of its own: one without the activity's details would erase them (the challenge ledger).
    */
   private async run<T>(fn: (session: Session) => Promise<T>): Promise<T> {
-    const activity = currentActivity();
+    const activity = this.ctx.activity();
     if (!activity) return fn(await this.connect());
-    const signal = activity.cancellationSignal;
+    const signal = activity.cancellation;
     signal.throwIfAborted();
     let onAbort = (): void => undefined;
     const aborted = new Promise<never>((_, reject) => {
@@ -494,7 +478,7 @@ class SshServer implements ServerPlugin {
   private async reload(session: Session, command: string): Promise<void> {
     const result = await this.exec(session, command);
     // The output is the operator's record of what the reload did; it is the server's, not a secret of ours.
-    currentActivity()?.log.info('reload_command ran', {
+    this.ctx.activity()?.log.info('reload_command ran', {
       server: this.subject,
       exitCode: result.code,
       ...(result.signal && { signal: result.signal }),

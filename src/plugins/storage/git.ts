@@ -10,7 +10,6 @@
 // Secrets never touch a URL, a command line or the clone's config: an https password reaches git through a
 // credential helper, given with `-c`, that prints two environment variables of that git process; git's own
 // helpers are switched off so none of them stores it. What git says is scrubbed anyway before it is reported.
-import { activityInfo } from '@temporalio/activity';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -18,7 +17,8 @@ import path from 'node:path';
 import { inspect } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { ArtifactKind } from '../../blueprint/types';
-import { PluginConfigError, PluginError, PluginIoError, errnoCode, fsError } from '../errors';
+import { PluginConfigError, PluginError, PluginIoError, errnoCode, fsError, messageOf } from '../errors';
+import { shellQuote } from '../shell';
 import { KEY_FILE_MODE, artifactMode, assertFileName, readFileIfExists, writeFileAtomic } from '../fs-atomic';
 import type { PluginContext, StorageFactory, StoragePlugin } from '../types';
 
@@ -76,7 +76,6 @@ interface Access {
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
 /** GIT_SSH_COMMAND goes through a shell: each path is quoted as one word. */
-const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function transportOf(url: string): 'https' | 'ssh' | 'file' | undefined {
   if (/^https?:\/\//i.test(url)) return 'https';
@@ -117,15 +116,6 @@ function withoutUserinfo(url: string): string {
 /** Replaces secrets, raw or URL-encoded, in whatever git printed. */
 function scrub(text: string, secrets: string[]): string {
   return secrets.reduce((t, s) => t.split(s).join('***'), text);
-}
-
-function workflowId(): string | undefined {
-  try {
-    return activityInfo().workflowExecution?.workflowId;
-  } catch {
-    // Called outside an activity (the CLI's deploy, tests): no workflow to name.
-    return undefined;
-  }
 }
 
 function isRunning(pid: number): boolean {
@@ -278,7 +268,7 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
 
     const failure = (action: string, err: unknown): PluginError => {
       if (err instanceof PluginError) return err;
-      const said = scrub(err instanceof Error ? err.message : String(err), access.secrets);
+      const said = scrub(messageOf(err), access.secrets);
       const lines = said.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('hint:'));
       const detail = `${action}: ${lines.join('; ').slice(0, 600)}`;
       // No `cause`: the original error holds git's unscrubbed words.
@@ -380,7 +370,7 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
      * already pushed and commits nothing.
      */
     const change = async (rel: string, verb: 'store' | 'remove', message: string | undefined, apply: () => Promise<boolean>) => {
-      const id = workflowId();
+      const id = ctx.activity()?.workflowId;
       const commitMessage = [message ?? `${verb} ${rel}`, '', `${verb === 'store' ? 'Stored' : 'Removed'}: ${rel}`]
         .concat(id ? [`Workflow: ${id}`] : [])
         .join('\n');

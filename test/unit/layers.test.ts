@@ -1,0 +1,35 @@
+// The layering rules a reviewer would otherwise have to remember: plugins never import Temporal (what they need of
+// the activity arrives in their context), and workflow code imports nothing that does I/O.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+
+const SRC = path.resolve(__dirname, '../../../src');
+
+function sources(folder: string): string[] {
+  return readdirSync(path.join(SRC, folder), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => path.join(folder, f));
+}
+
+/** Every module a file imports or requires, with whether the import is of types only (erased at build). */
+function importsOf(file: string): { from: string; typeOnly: boolean }[] {
+  const text = readFileSync(path.join(SRC, file), 'utf8');
+  const found = [...text.matchAll(/^import (type )?[\s\S]*?from '([^']+)';/gm)].map((m) => ({ from: m[2], typeOnly: m[1] !== undefined }));
+  const required = [...text.matchAll(/require(?:\.resolve)?\('([^']+)'\)/g)].map((m) => ({ from: m[1], typeOnly: false }));
+  return [...found, ...required];
+}
+
+describe('layers', () => {
+  it('no plugin imports or requires a Temporal module', () => {
+    const offenders = sources('plugins').flatMap((f) => importsOf(f).filter((i) => i.from.startsWith('@temporalio')).map((i) => `${f}: ${i.from}`));
+    assert.deepEqual(offenders, []);
+  });
+
+  it('workflow code imports only the workflow SDK and pure modules (types of the rest)', () => {
+    const allowed = (from: string) => from === '@temporalio/workflow' || from === '@temporalio/common' || from.startsWith('./');
+    const offenders = sources('workflows').flatMap((f) => importsOf(f).filter((i) => !i.typeOnly && !allowed(i.from)).map((i) => `${f}: ${i.from}`));
+    assert.deepEqual(offenders, []);
+  });
+});
