@@ -38,6 +38,7 @@ import {
 } from './definitions';
 import { CERTIFICATE_DOMAINS, CERTIFICATE_EXPIRY, CERTIFICATE_NAME, CERTIFICATE_STATE } from './search-attributes';
 import { renderDetails } from './details';
+import { expiryWarning, failureWorthTelling, nextWake, nextWarningAt } from './rules';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -77,21 +78,9 @@ const reporting = (summary: string) =>
 const LEAN_CYCLE = 'lean-cycle';
 
 const HOUR = 60 * 60 * 1000;
-const DAY = 24 * HOUR;
 /** Reminder interval while a manual CA's certificate is awaited, when neither settings nor `notify` say. */
 const DEFAULT_REMINDER_INTERVAL_MS = 24 * HOUR;
-/** A certificate this close to expiry (or past it) and not renewed makes notifications louder (`expiring`). */
-const EXPIRY_WARNING_MS = 7 * DAY;
-
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-/** Cap of the back-off between failing cycles. */
-const MAX_FAILURE_BACKOFF_MS = 6 * 60 * 60 * 1000;
-const FIRST_FAILURE_BACKOFF_MS = 60 * 1000;
-
-function failureBackoff(failures: number, checkIntervalMs: number): number {
-  return Math.min(FIRST_FAILURE_BACKOFF_MS * 2 ** Math.max(0, failures - 1), MAX_FAILURE_BACKOFF_MS, checkIntervalMs);
-}
 
 function initialStatus(blueprint: Blueprint): LifecycleStatus {
   return {
@@ -292,14 +281,14 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
     await track('awaiting-certificate', waiting);
     await notify('awaiting-certificate', waiting);
     for (let reminders = 0; ; ) {
-      const warning = expiryWarning(Date.now());
+      const warning = expiryWarning(status.stored, Date.now());
       if (warning) {
         status.reason = `${waiting}; ${warning}`;
         publish();
         await notify('expiring', `${warning} and its renewal still awaits the certificate from ${caName}`);
       }
       const nextReminder = since + (reminders + 1) * reminderIntervalMs();
-      const escalation = nextWarningAt(Date.now());
+      const escalation = nextWarningAt(status.stored, Date.now());
       const wakeAt = escalation !== null && escalation < nextReminder ? escalation : nextReminder;
       const summary = wakeAt === nextReminder ? `remind at ${iso(wakeAt)}: certificate from ${caName} awaited` : `escalate at ${iso(wakeAt)}: certificate near expiry`;
       if (await condition(() => delivered !== undefined, Math.max(1, wakeAt - Date.now()), { summary })) break;
@@ -317,23 +306,6 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
     // Out of AwaitingCertificate in the same activation as the accepted update: a second delivery is refused.
     enter('Renewing', `certificate ${delivered!.serial} delivered`);
     return delivered!;
-  }
-
-  /** Says how near expiry the stored certificate is, when it is inside the warning window or past it. */
-  function expiryWarning(now: number): string | null {
-    if (!status.stored) return null;
-    const end = Date.parse(status.stored.notAfter);
-    if (end <= now) return `the current certificate ${status.stored.serial} expired on ${status.stored.notAfter}`;
-    if (end - now > EXPIRY_WARNING_MS) return null;
-    return `the current certificate ${status.stored.serial} expires on ${status.stored.notAfter}, in ${Math.ceil((end - now) / DAY)} day(s)`;
-  }
-
-  /** The next moment the expiry warning gets worse: entering the warning window, then expiry itself. */
-  function nextWarningAt(now: number): number | null {
-    if (!status.stored) return null;
-    const end = Date.parse(status.stored.notAfter);
-    if (now < end - EXPIRY_WARNING_MS) return end - EXPIRY_WARNING_MS;
-    return now < end ? end : null;
   }
 
   /** Records a step in the tracking log, when the blueprint keeps one. History is the record of truth: a log
@@ -380,7 +352,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       await notifyOutcome(cycle);
     }
     const now = Date.now();
-    const warning = cycle.renewed ? null : expiryWarning(now);
+    const warning = cycle.renewed ? null : expiryWarning(status.stored, now);
     const quiet = status.expiringNotifiedAt && now - Date.parse(status.expiringNotifiedAt) < reminderIntervalMs();
     if (warning && !quiet) {
       status.expiringNotifiedAt = iso(now);
@@ -403,7 +375,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       return;
     }
     const now = Date.now();
-    if (!cycle.notices && previous?.reason === status.reason && now - Date.parse(previous.at) < reminderIntervalMs()) return;
+    if (!failureWorthTelling(previous, status.reason, now, reminderIntervalMs(), Boolean(cycle.notices))) return;
     status.failureNotified = { at: iso(now), reason: status.reason };
     await notify('failure', told);
   }
@@ -461,18 +433,15 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
   /** Final state of the cycle and when to wake next. */
   function settle(cycle: CycleReport): void {
     const now = Date.now();
-    const candidates: { at: number; why: string }[] = [{ at: now + settings.checkIntervalMs, why: 'periodic drift check' }];
-    if (status.renewAt) candidates.push({ at: Date.parse(status.renewAt), why: 'renewal due' });
     const failing = status.servers.filter((s) => s.state !== 'ok');
-    for (const s of failing) {
-      candidates.push({ at: now + failureBackoff(Math.max(1, s.failures), settings.checkIntervalMs), why: `retry ${s.label}` });
-    }
-    if (cycle.outcome === 'failed') {
-      candidates.push({ at: now + failureBackoff(status.renewalFailures, settings.checkIntervalMs), why: 'retry after failure' });
-    }
-    // On a tie the more specific reason (a retry, a renewal) names the wake-up, not the periodic check.
-    const next = candidates.reduce((a, b) => (b.at <= a.at ? b : a));
-    status.nextWakeAt = new Date(Math.max(next.at, now)).toISOString();
+    const next = nextWake({
+      now,
+      checkIntervalMs: settings.checkIntervalMs,
+      renewAt: status.renewAt,
+      failingServers: failing,
+      ...(cycle.outcome === 'failed' && { renewalFailures: status.renewalFailures }),
+    });
+    status.nextWakeAt = new Date(next.at).toISOString();
     status.nextWakeReason = next.why;
     if (cycle.outcome === 'failed') enter('RenewalFailed', cycle.error ?? 'cycle failed');
     else if (failing.length) {
