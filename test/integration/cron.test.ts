@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { canConnect } from '../../src/worker/dev-server';
+import { canConnect, freePort } from '../../src/worker/dev-server';
 import { readLockOwner } from '../../src/worker/data-dir-lock';
 import { keyMatchesCertificate, parseCertificate, signCertificate } from '../../src/x509';
 import { BIN, REPO, runCli, type CliResult } from '../helpers/cli';
@@ -239,6 +239,40 @@ describe('cron-style runs on the embedded Temporal server', () => {
     assert.deepEqual((await fs.readdir(s.storage)).filter((f) => f.includes('.pending')), [], 'no pending key or CSR left');
     for (const d of acmeDirs) assert.deepEqual(await fs.readdir(d), [], `no challenge file left in ${d}`);
     await assertReleased(s);
+  });
+
+  it("uses the data dir's autossl server while it runs, refuses a second one, and reads its history after", async () => {
+    const s = await localSite('served.cron.test');
+    const [port, uiPort] = [await freePort(), await freePort()];
+    const server = spawn(process.execPath, [BIN, '--blueprint', s.file, '--data-dir', s.dataDir, 'server', '--port', String(port), '--ui-port', String(uiPort)], {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let serverOut = '';
+    server.stdout.on('data', (d) => (serverOut += d));
+    server.stderr.on('data', (d) => (serverOut += d));
+    const exited = once(server, 'exit');
+    closers.push(async () => server.exitCode === null && server.kill('SIGKILL'));
+    await until('autossl server to be ready', () => serverOut.includes('autossl server ready'), 60_000);
+
+    const renewed = await autossl(s, ['renew', '--yes', '--force']);
+    assert.equal(renewed.code, 0, shown(renewed));
+    assert.match(renewed.stdout, /^served\.cron\.test: ok - renewed/m);
+    assert.doesNotMatch(renewed.stderr, /waiting for/);
+    assert.equal((await readLockOwner(s.dataDir))?.pid, server.pid, 'the server still holds the data dir');
+
+    const second = await autossl(s, ['server', '--port', String(await freePort())]);
+    assert.equal(second.code, 2, shown(second));
+    assert.match(second.stderr, new RegExp(`data dir ${s.dataDir} is in use by 'autossl server', pid ${server.pid} .*; one server per data dir`));
+
+    server.kill('SIGINT');
+    assert.equal((await exited)[0], 0, serverOut);
+    await assertReleased(s);
+    const history = await autossl(s, ['history']);
+    assert.equal(history.code, 0, shown(history));
+    assert.match(history.stdout, /cycle 1 closed: ok - renewed/);
+    assert.match(history.stdout, /cycle 2 closed: ok - renewed/);
   });
 
   it("delivers a manual CA's certificate with a one-shot submit, which stays until it is deployed", async () => {

@@ -42,20 +42,21 @@ export async function run(ctx: Context): Promise<number> {
   const settings = checkSettings(ctx);
   const namespace = str(ctx.values.namespace) ?? 'default';
 
-  const { startDevServer } = await import('../../worker/dev-server');
-  const { NativeConnection } = await import('@temporalio/worker');
-  (await import('../../worker/logging')).installLogger(ctx.debug ? 'DEBUG' : 'INFO');
-  const { createWorker } = await import('../../worker/worker');
   const { DataDirBusy } = await import('../../worker/data-dir-lock');
   // One Temporal server per database: a cron run on the data dir is waited for, another server refused.
   const lock = await lockForCommand(ctx, 'server').catch((err: unknown) => {
     throw err instanceof DataDirBusy ? new UsageError(`${err.message}; one server per data dir`) : err;
   });
   try {
+    const { startDevServer } = await import('../../worker/dev-server');
+    const { NativeConnection } = await import('@temporalio/worker');
+    const { createWorker } = await import('../../worker/worker');
     ctx.io.err(`starting Temporal dev server (data in ${ctx.dataDir})...`);
     const server = await startDevServer({ dataDir: ctx.dataDir, port: grpcPort, uiPort, namespace, log: ctx.debug ? ctx.io.err : undefined });
     try {
       await lock.setServer({ pid: server.pid, address: server.address });
+      // Installed only now: the Temporal runtime, until its first connection closes, keeps the process from exiting.
+      (await import('../../worker/logging')).installLogger(ctx.debug ? 'DEBUG' : 'INFO');
       const connection = await NativeConnection.connect({ address: server.address });
       try {
         const taskQueue = str(ctx.values['task-queue']);
