@@ -9,6 +9,7 @@ import type { CertificateFacts, Inspection, ServerFacts } from '../inspect/facts
 import { inspect, serverFacts } from '../inspect/inspect';
 import { RateLimitedError } from '../plugins/ca/rate-limited';
 import { PluginConfigError } from '../plugins/errors';
+import { findPlugin } from '../plugins/registry';
 import { certificateAuthority, openCa, openServer, openStorage, using, type PluginEnvironment } from '../plugins/open';
 import type { ActivityScope, CaPlugin, IssuedCertificate, ServerPlugin, StoragePlugin } from '../plugins/types';
 import type { NotifyEvent, TrackEvent } from '../workflows/definitions';
@@ -69,11 +70,12 @@ export function createActivities(workerEnv: PluginEnvironment) {
 
     /**
      * Makes (or, with private_key_reuse, reuses) the key and a CSR, and stores them; says where the CSR is. The key
-     * waits as pending. A manual CA's CSR is `<name>.csr`, where a person following AutoSSL's manual takes it
-     * from; an automated CA's waits as pending too, so a failed order leaves the stored key, CSR and certificate
-     * matching each other.
+     * waits as pending. The CSR of a CA that awaits a person (manual) is `<name>.csr`, where one following
+     * AutoSSL's manual takes it from; an automated CA's waits as pending too, so a failed order leaves the stored
+     * key, CSR and certificate matching each other. `awaitsPerson` tells the workflow which kind it is.
      */
-    async prepareRenewal(blueprint: Blueprint): Promise<{ csr: string; csrLocation?: string }> {
+    async prepareRenewal(blueprint: Blueprint): Promise<{ csr: string; csrLocation?: string; awaitsPerson?: boolean }> {
+      const awaitsPerson = findPlugin('ca', certificateAuthority(blueprint).type)?.capabilities?.awaitsPerson === true;
       return heartbeating(() => undefined, () => withStorage(blueprint, env, async (storage) => {
         const cert = blueprint.certificate;
         const reused = cert.privateKeyReuse ? await storage.get(blueprint.name, 'key') : null;
@@ -87,10 +89,10 @@ export function createActivities(workerEnv: PluginEnvironment) {
         });
         await storage.put(pendingName(blueprint.name), 'key', keyPem, `${blueprint.name}: new private key`);
         // After the key, so a stored CSR never names a key that storage lacks; a retry stores both anew.
-        if (!storage.stores('csr')) return { csr };
-        const csrName = certificateAuthority(blueprint).type === 'manual' ? blueprint.name : pendingName(blueprint.name);
+        if (!storage.stores('csr')) return { csr, awaitsPerson };
+        const csrName = awaitsPerson ? blueprint.name : pendingName(blueprint.name);
         await storage.put(csrName, 'csr', csr, `${blueprint.name}: CSR of the renewal in progress`);
-        return { csr, csrLocation: storage.locate?.(csrName, 'csr') ?? `${blueprint.storage!.type} storage, ${csrName}.csr` };
+        return { csr, csrLocation: storage.locate?.(csrName, 'csr') ?? `${blueprint.storage!.type} storage, ${csrName}.csr`, awaitsPerson };
       }));
     },
 

@@ -2,6 +2,7 @@
 // activity and directly by `autossl check` (which needs no Temporal).
 import type { Blueprint } from '../blueprint/types';
 import { messageOf } from '../plugins/errors';
+import { findPlugin } from '../plugins/registry';
 import { openServer, openStorage, pluginContext, using, type PluginEnvironment } from '../plugins/open';
 import type { ServerPlugin, StoragePlugin } from '../plugins/types';
 import { certificateFacts, reportedFacts } from './certificate';
@@ -23,16 +24,15 @@ async function readStored(
   } catch (err) {
     return { stored: null, storedError: messageOf(err) };
   }
-  const renewalWindow = await acmeRenewalWindow(blueprint, env, crt);
+  const renewalWindow = await renewalWindowOf(blueprint, env, crt);
   return { stored: renewalWindow ? { ...stored, renewalWindow } : stored };
 }
 
-/** ACME Renewal Information for the stored certificate; loads the ACME code only for blueprints that use it. */
-async function acmeRenewalWindow(blueprint: Blueprint, env: PluginEnvironment, crt: string): Promise<RenewalWindow | undefined> {
+/** The CA's renewal window for the stored certificate, from CAs that offer one; their code loads only then. */
+async function renewalWindowOf(blueprint: Blueprint, env: PluginEnvironment, crt: string): Promise<RenewalWindow | undefined> {
   const ca = blueprint.certificateAuthorities.find((c) => c.key === blueprint.certificate.certificateAuthority);
-  if (ca?.type !== 'acme') return undefined;
-  const { acmeRenewalWindow: fetchWindow } = await import('../plugins/ca/acme');
-  return fetchWindow(ca, pluginContext(blueprint, env), crt);
+  const renewalInfo = ca && findPlugin('ca', ca.type)?.capabilities?.renewalInfo;
+  return renewalInfo ? renewalInfo()(ca, pluginContext(blueprint, env), crt) : undefined;
 }
 
 async function inspectServer(blueprint: Blueprint, id: string, env: PluginEnvironment): Promise<ServerFacts> {

@@ -14,6 +14,8 @@ export interface PluginDefinition {
   name: string;
   description?: string;
   parameters?: Record<string, ParameterSpec>;
+  /** A CA's capabilities, as the built-in ones declare them (e.g. `{ awaitsPerson: true }` for a manual CA). */
+  capabilities?: CatalogEntry['capabilities'];
   create: ServerFactory | StorageFactory | CaFactory | TrackingFactory;
 }
 
@@ -92,6 +94,7 @@ function toEntry(definition: unknown, resolved: string, exportName: string | und
     aliases: [],
     description: d.description ?? `in-house plugin ${d.name}`,
     parameters: parameters as Record<string, ParameterSpec>,
+    ...(d.capabilities && { capabilities: d.capabilities }),
     load: () => create as never,
   };
 }

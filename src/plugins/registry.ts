@@ -2,7 +2,7 @@
 // blueprint loader can validate types and parameters without loading any plugin code; each plugin module is
 // required only when first used, which keeps `check` light.
 import { isModuleReference, loadModulePlugin } from './modules';
-import type { CaFactory, ServerFactory, StorageFactory, TrackingFactory } from './types';
+import type { CaFactory, RenewalInfo, ServerFactory, StorageFactory, TrackingFactory } from './types';
 
 export type PluginCategory = 'server' | 'storage' | 'tracking' | 'ca';
 
@@ -28,6 +28,13 @@ export interface CatalogEntry {
   parameters: Record<string, ParameterSpec>;
   /** CA kinds that keep files in a storage, what they keep: the CA's `storage`, else the blueprint's, must exist. */
   caStorage?: { holds: string; named?: boolean };
+  /** What a CA kind can do, so that callers never test its name. */
+  capabilities?: {
+    /** A person orders and delivers the certificate: the renewal waits for them after the key and CSR are made. */
+    awaitsPerson?: boolean;
+    /** Loads the CA's renewal-window lookup (ACME ARI), called at every inspection of a stored certificate. */
+    renewalInfo?: () => RenewalInfo;
+  };
   /** Loads the implementation. */
   load: () => ServerFactory | StorageFactory | CaFactory | TrackingFactory;
 }
@@ -155,6 +162,7 @@ export const CATALOG: readonly CatalogEntry[] = [
         description: "'http-01' through the servers' acme_dir, or 'dns-01' through the DNS provider (the default when a dns section exists); wildcards always use DNS-01.",
       },
     },
+    capabilities: { renewalInfo: () => require('./ca/acme').acmeRenewalWindow as RenewalInfo },
     load: () => require('./ca/acme').createAcmeCa as CaFactory,
   },
   {
@@ -181,6 +189,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     aliases: ['autossl.ca_manager.base.CaManager'],
     description: 'A CA with no automation: a person orders the certificate and delivers it.',
     parameters: {},
+    capabilities: { awaitsPerson: true },
     load: () => require('./ca/manual').createManualCa as CaFactory,
   },
 ];

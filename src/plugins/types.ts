@@ -3,6 +3,7 @@
 import type { DnsProvider } from './dns';
 import type { ArtifactKind, Blueprint, CertificateAuthoritySpec, PluginSpec, ServerSpec } from '../blueprint/types';
 import type { CredentialResolver } from '../blueprint/credentials';
+import type { RenewalWindow } from '../inspect/facts';
 
 /** A certificate and key as deployed: PEM text. The key never leaves the worker. */
 export interface DeployedPair {
@@ -143,5 +144,8 @@ export interface TrackingPlugin {
 
 export type ServerFactory = (spec: ServerSpec, ctx: PluginContext) => ServerPlugin | Promise<ServerPlugin>;
 export type StorageFactory = (spec: PluginSpec & { data?: ArtifactKind[] }, ctx: PluginContext) => StoragePlugin | Promise<StoragePlugin>;
+/** ACME Renewal Information: when the CA wants the certificate renewed; undefined when it offers none. */
+export type RenewalInfo = (spec: CertificateAuthoritySpec, ctx: PluginContext, certificatePem: string) => Promise<RenewalWindow | undefined>;
+
 export type CaFactory = (spec: CertificateAuthoritySpec, ctx: PluginContext) => CaPlugin | Promise<CaPlugin>;
 export type TrackingFactory = (spec: PluginSpec & { data?: ArtifactKind[] }, ctx: PluginContext) => TrackingPlugin | Promise<TrackingPlugin>;

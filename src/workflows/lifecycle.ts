@@ -246,12 +246,13 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
     await track('renewal-requested', `renewal of ${blueprint.certificate.domains.join(', ')}: ${why}`);
     const ca = blueprint.certificateAuthorities.find((c) => c.key === blueprint.certificate.certificateAuthority);
     const caName = ca?.name ?? 'the CA';
-    // Histories recorded before the CSR was stored as `<name>.csr` carry no location.
-    const { csr, csrLocation } = await quick(`make key and CSR (renewal: ${why})`).prepareRenewal(blueprint);
+    // Histories recorded before the CSR was stored as `<name>.csr` carry no location, nor the CA's capability.
+    const prepared = await quick(`make key and CSR (renewal: ${why})`).prepareRenewal(blueprint);
+    const { csr, csrLocation } = prepared;
     const storedAs = csrLocation ? `, stored as ${csrLocation}` : '';
     await track('csr-created', `new private key stored, CSR made for ${blueprint.certificate.domains.join(', ')}${storedAs}`, { csr });
     let received: CertificateFacts & { pem: string };
-    if (ca?.type === 'manual') received = await awaitDelivery(caName, csr, csrLocation);
+    if (prepared.awaitsPerson ?? ca?.type === 'manual') received = await awaitDelivery(caName, csr, csrLocation);
     else {
       const issued = await issuing(`order certificate from ${caName}`).issueCertificate(blueprint, csr);
       if (issued.notices?.length) cycle.notices = issued.notices;

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../src/activities';
 import { writeTrackingLine } from '../../src/activities/report';
 import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { BlueprintError, formatIssue } from '../../src/blueprint/errors';
@@ -113,5 +115,19 @@ tracking:
       `${file}:4:17: missing parameter 'folder' in servers[0].parameters (required by server type 'pem-bundle')`,
       `${file}:8:55: tracking.parameters.priority must be 1 or more`,
     ]);
+  });
+
+  it("an in-house CA's declared capability decides the renewal: a person awaited, the CSR stored as <name>.csr", async () => {
+    const file = await writeBlueprint(dir, `name: desk.test
+certificate: { type: DV, certificate_authority: Desk, common_name: desk.test, private_key_type: ECDSA, private_key_size: 256 }
+certificate_authorities:
+  - { name: Service desk, key: Desk, type: ${rel}/service-desk-ca.js, parameters: { queue: PKI } }
+storage: { type: local, parameters: { path: ${dir}/desk-storage } }
+`, 'desk.yaml');
+    const [b] = await loadBlueprints({ blueprint: file });
+    const { prepareRenewal } = createActivities(plugins);
+    const prepared = (await new MockActivityEnvironment().run(prepareRenewal, b)) as Awaited<ReturnType<typeof prepareRenewal>>;
+    assert.equal(prepared.awaitsPerson, true);
+    assert.equal(await fs.readFile(path.join(dir, 'desk-storage', 'desk.test.csr'), 'utf8'), prepared.csr);
   });
 });
