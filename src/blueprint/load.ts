@@ -239,14 +239,8 @@ function checkValue(ctx: Ctx, field: Field, node: TNode, where: string): boolean
         return bad(`${where} must be text, not ${describe(node)}${quote}`);
       }
       if (field.kind === 'plugin') {
-        if (isModuleReference(node.value)) {
-          try {
-            lookupPlugin(field.category, node.value, node.pos);
-            return true;
-          } catch (err) {
-            return bad(`${where}: ${(err as Error).message}`);
-          }
-        }
+        // An in-house module is loaded, and reported if unfit, once: by readPlugin.
+        if (isModuleReference(node.value)) return true;
         if (findPlugin(field.category, node.value)) return true;
         const known = pluginNames(field.category);
         const hint = didYouMean(node.value, known);
@@ -339,12 +333,12 @@ function readPlugin(
   defaultType = '',
 ): PluginSpec {
   const declaredType = scalar<string>(f, 'type') ?? defaultType;
-  const { entry, type } = tryLookup(category, declaredType, entryValue(f, 'type')?.pos);
+  const { entry, type } = pluginOf(ctx, category, declaredType, entryValue(f, 'type')?.pos, join(where, 'type'));
   const credentials = scalar<string>(f, 'credentials');
   if (credentials !== undefined) ctx.refs.push({ name: credentials, pos: entryValue(f, 'credentials')!.pos, where });
   const credentialsParameters = entryValue(f, 'credentials_parameters');
   return {
-    type: type ?? entry?.name ?? declaredType,
+    type,
     declaredType,
     parameters: readParameters(ctx, entry && pluginRules(entry), f, where, implicit),
     ...(credentials !== undefined && { credentials }),
@@ -353,21 +347,27 @@ function readPlugin(
 }
 
 /**
- * The catalog entry a `type` names and the type as the worker finds it: an in-house module's reference resolved
- * from the folder of the file it is written in (a blueprint or the global config). Throws when a module is unfit.
+ * The catalog entry a `type` names and the type as the worker finds it: a built-in's short name, or an in-house
+ * module's reference resolved from the folder of the file it is written in (a blueprint or the global config) and
+ * loaded here; a module that is missing or unfit is reported at its `type`.
  */
-function lookupPlugin(category: PluginCategory, declared: string, pos: Pos | undefined): { entry: CatalogEntry | undefined; type: string | undefined } {
-  if (!isModuleReference(declared) || !pos) return { entry: findPlugin(category, declared), type: undefined };
-  const type = resolveModuleReference(declared, pos.src.file);
-  return { entry: findPlugin(category, type), type };
-}
-
-/** As lookupPlugin; a module that does not load is reported already, by checkValue. */
-function tryLookup(category: PluginCategory, declared: string, pos: Pos | undefined): ReturnType<typeof lookupPlugin> {
+function pluginOf(
+  ctx: Ctx,
+  category: PluginCategory,
+  declared: string,
+  pos: Pos | undefined,
+  where: string,
+): { entry: CatalogEntry | undefined; type: string } {
+  if (!pos || !isModuleReference(declared)) {
+    const entry = findPlugin(category, declared);
+    return { entry, type: entry?.name ?? declared };
+  }
   try {
-    return lookupPlugin(category, declared, pos);
-  } catch {
-    return { entry: undefined, type: undefined };
+    const type = resolveModuleReference(declared, pos.src.file);
+    return { entry: findPlugin(category, type), type };
+  } catch (err) {
+    ctx.issues.at(pos, `${where}: ${(err as Error).message}`);
+    return { entry: undefined, type: declared };
   }
 }
 
