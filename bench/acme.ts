@@ -16,7 +16,7 @@ import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { loadBlueprints } from '../src/blueprint/load';
+import { loadBlueprints } from '../src/catalog';
 import { POLLING } from '../src/plugins/ca/acme';
 import { queryStatus, requestCycle, type Session } from '../src/client/temporal';
 import { startDevServer } from '../src/worker/dev-server';

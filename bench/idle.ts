@@ -13,7 +13,7 @@ import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { loadBlueprints } from '../src/blueprint/load';
+import { loadBlueprints } from '../src/catalog';
 import type { Blueprint } from '../src/blueprint/types';
 import { mapLimit } from '../src/client/format';
 import { queryStatus, requestCycle, waitForCycle, type Session } from '../src/client/temporal';

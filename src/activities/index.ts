@@ -9,8 +9,8 @@ import type { CertificateFacts, Inspection, ServerFacts } from '../inspect/facts
 import { inspect, serverFacts } from '../inspect/inspect';
 import { RateLimitedError } from '../plugins/ca/rate-limited';
 import { PluginConfigError } from '../plugins/errors';
-import { findPlugin } from '../plugins/registry';
-import { certificateAuthority, openCa, openServer, openStorage, using, type PluginEnvironment } from '../plugins/open';
+import { findPlugin } from '../catalog';
+import { certificateAuthority, openCa, openServer, openStorage, using, type PluginEnvironment } from '../catalog/open';
 import type { ActivityScope, CaPlugin, IssuedCertificate, ServerPlugin, StoragePlugin } from '../plugins/types';
 import type { NotifyEvent, TrackEvent } from '../workflows/definitions';
 import { createCsr, generatePrivateKey, keyMatchesCertificate, parseCertificate } from '../x509';

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import type { Blueprint, NotifySpec } from '../blueprint/types';
 import { expandVariables } from '../blueprint/variables';
-import { openTracking, using, type PluginEnvironment } from '../plugins/open';
+import { openTracking, using, type PluginEnvironment } from '../catalog/open';
 import type { TrackingEntry } from '../plugins/types';
 import type { NotifyEvent, TrackEvent } from '../workflows/definitions';
 

@@ -1,7 +1,6 @@
 // The one description of blueprint keys: the loader checks names and value types against it and the JSON Schema
 // generator renders it, so an editor and `check` can never disagree about what a blueprint may hold.
-import { DNS_PROVIDER_NAMES } from '../plugins/dns/catalog';
-import type { PluginCategory } from '../plugins/registry';
+import type { PluginCategory } from './catalog';
 import { ARTIFACT_KINDS, NOTIFY_EVENTS, type CertificateType, type CredentialSpec } from './types';
 
 export const CERTIFICATE_TYPES: readonly CertificateType[] = ['DV', 'OV', 'EV'];
@@ -70,7 +69,7 @@ export type SectionName =
 
 export type Field =
   | { kind: 'string'; description: string; required?: true; enum?: readonly string[]; default?: string }
-  | { kind: 'integer'; description: string; enum?: readonly number[]; default?: number; minimum?: number }
+  | { kind: 'integer'; description: string; enum?: readonly number[]; default?: number; minimum?: number; maximum?: number }
   | { kind: 'boolean'; description: string; default: boolean }
   | { kind: 'strings'; description: string; enum?: readonly string[]; default?: readonly string[] }
   /** A plugin `type`: a catalogue name or alias of `category`. */
@@ -235,7 +234,7 @@ export const SECTIONS: Readonly<Record<SectionName, Section>> = {
     headers: { kind: 'mapping', description: 'Extra request headers; ${VAR} in a value is expanded on the worker when sending.' },
   },
   dns: {
-    provider: { kind: 'string', required: true, enum: DNS_PROVIDER_NAMES, description: 'DNS provider publishing the _acme-challenge TXT records.' },
+    provider: { kind: 'plugin', category: 'dns', required: true, description: 'DNS provider publishing the _acme-challenge TXT records.' },
     parameters: { kind: 'parameters', description: 'Options of this provider.' },
     credentials: {
       kind: 'string',

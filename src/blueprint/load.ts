@@ -5,9 +5,7 @@ import { readFile, stat as statCallback } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { findDnsProvider, type CheckedParameterSpec } from '../plugins/dns/catalog';
-import { isModuleReference, resolveModuleReference } from '../plugins/modules';
-import { DEFAULT_CA_TYPE, findPlugin, pluginNames, type CatalogEntry, type PluginCategory } from '../plugins/registry';
+import { pluginNames, type ParameterSpec, type PluginCatalog, type PluginCategory, type PluginDescription } from './catalog';
 import { domainProblem, normalizeDomain } from '../x509/domains';
 import { RSA_BITS, isRsaBits } from '../x509/keys';
 import { BlueprintError } from './errors';
@@ -53,18 +51,21 @@ export interface LoadOptions {
   config?: string;
   /** For `${VAR}` in paths; defaults to `process.env`. */
   env?: Record<string, string | undefined>;
+  /** The plugins blueprints may name (src/catalog). */
+  catalog: PluginCatalog;
 }
 
 /** Loads every blueprint, in file-name order. Throws one `BlueprintError` listing every problem found. */
 export async function loadBlueprints(opts: LoadOptions): Promise<Blueprint[]> {
   const issues = new Issues();
   const env = opts.env ?? process.env;
+  const catalog = opts.catalog;
   const files = await blueprintFiles(issues, opts.blueprint, opts.config);
   let global: Global | undefined;
   let configOk = true;
   if (opts.config !== undefined) {
     const tree = await parseFile(issues, opts.config);
-    global = tree && readGlobal({ issues, env, refs: [] }, tree);
+    global = tree && readGlobal({ issues, env, catalog, refs: [] }, tree);
     configOk = global !== undefined;
   }
   const blueprints: Blueprint[] = [];
@@ -74,7 +75,7 @@ export async function loadBlueprints(opts: LoadOptions): Promise<Blueprint[]> {
     const tree = parseText(issues, file, texts[i]);
     // Without its global config a blueprint would only show follow-on errors.
     if (!tree || !configOk) continue;
-    const built = buildBlueprint({ issues, env, refs: [] }, tree, file, opts.config, global);
+    const built = buildBlueprint({ issues, env, catalog, refs: [] }, tree, file, opts.config, global);
     if (!built) continue;
     const first = names.get(built.blueprint.name);
     if (first) issues.at(built.namePos, `duplicate blueprint name '${built.blueprint.name}' (first in ${place(first)})`);
@@ -176,8 +177,9 @@ const place = (pos: Pos): string => `${pos.src.file}:${pos.src.lines.linePos(pos
 interface Ctx {
   issues: Issues;
   env: Record<string, string | undefined>;
+  catalog: PluginCatalog;
   /** Credential names used by the blueprint being built, checked against `credentials:` at the end. */
-  refs: { name: string; pos: Pos; where: string; type?: CredentialType }[];
+  refs: { name: string; pos: Pos; where: string; types?: readonly CredentialType[] }[];
 }
 
 /** A mapping reduced to its known keys whose values are set and of the right type. */
@@ -239,11 +241,14 @@ function checkValue(ctx: Ctx, field: Field, node: TNode, where: string): boolean
         return bad(`${where} must be text, not ${describe(node)}${quote}`);
       }
       if (field.kind === 'plugin') {
+        const { catalog } = ctx;
         // An in-house module is loaded, and reported if unfit, once: by readPlugin.
-        if (isModuleReference(node.value)) return true;
-        if (findPlugin(field.category, node.value)) return true;
-        const known = pluginNames(field.category);
+        if (catalog.isModuleReference(field.category, node.value)) return true;
+        if (catalog.find(field.category, node.value)) return true;
+        const known = pluginNames(catalog, field.category);
         const hint = didYouMean(node.value, known);
+        // A `type` reads as a kind of thing; a DNS `provider` as a choice among names.
+        if (!where.endsWith('.type')) return bad(`${where} is '${node.value}'; expect one of ${known.join(', ')}${hint}`);
         return bad(`unknown ${CATEGORY_NAMES[field.category]} type '${node.value}' in ${where}; expect one of ${known.join(', ')}${hint}`);
       }
       return field.enum === undefined || oneOf(field.enum, node.value, bad, where);
@@ -251,6 +256,7 @@ function checkValue(ctx: Ctx, field: Field, node: TNode, where: string): boolean
     case 'integer':
       if (node.kind !== 'scalar' || !Number.isInteger(node.value)) return bad(`${where} must be an integer, not ${describe(node)}`);
       if (field.minimum !== undefined && (node.value as number) < field.minimum) return bad(`${where} must be ${field.minimum} or more`);
+      if (field.maximum !== undefined && (node.value as number) > field.maximum) return bad(`${where} must be ${field.maximum} or less`);
       return field.enum === undefined || oneOf(field.enum, node.value as number, bad, where);
     case 'boolean':
       return (node.kind === 'scalar' && typeof node.value === 'boolean') || bad(`${where} must be true or false, not ${describe(node)}`);
@@ -300,6 +306,7 @@ const CATEGORY_NAMES: Record<PluginCategory, string> = {
   storage: 'storage',
   tracking: 'tracking',
   ca: 'certificate authority',
+  dns: 'dns provider',
 };
 
 const entryValue = (f: Fields | undefined, key: string): TNode | undefined => f?.entries.get(key)?.value;
@@ -323,7 +330,7 @@ const strings = (f: Fields | undefined, key: string): TText[] | undefined => tex
 
 const PARAMETER_KINDS = { string: 'string', boolean: 'boolean', integer: 'integer', 'string[]': 'strings' } as const;
 
-/** The plugin part of a section: its type (resolved through the catalogue), parameters and credential. */
+/** The plugin part of a section: its type (resolved through the catalog), parameters and credential. */
 function readPlugin(
   ctx: Ctx,
   f: Fields,
@@ -334,13 +341,12 @@ function readPlugin(
 ): PluginSpec {
   const declaredType = scalar<string>(f, 'type') ?? defaultType;
   const { entry, type } = pluginOf(ctx, category, declaredType, entryValue(f, 'type')?.pos, join(where, 'type'));
-  const credentials = scalar<string>(f, 'credentials');
-  if (credentials !== undefined) ctx.refs.push({ name: credentials, pos: entryValue(f, 'credentials')!.pos, where });
+  const credentials = readCredentialRef(ctx, f, entry, where);
   const credentialsParameters = entryValue(f, 'credentials_parameters');
   return {
     type,
     declaredType,
-    parameters: readParameters(ctx, entry && pluginRules(entry), f, where, implicit),
+    parameters: readParameters(ctx, entry, f, where, implicit),
     ...(credentials !== undefined && { credentials }),
     ...(credentialsParameters && { credentialsParameters: toPlain(credentialsParameters) as Record<string, unknown> }),
   };
@@ -357,53 +363,54 @@ function pluginOf(
   declared: string,
   pos: Pos | undefined,
   where: string,
-): { entry: CatalogEntry | undefined; type: string } {
-  if (!pos || !isModuleReference(declared)) {
-    const entry = findPlugin(category, declared);
+): { entry: PluginDescription | undefined; type: string } {
+  const { catalog } = ctx;
+  if (!pos || !catalog.isModuleReference(category, declared)) {
+    const entry = catalog.find(category, declared);
     return { entry, type: entry?.name ?? declared };
   }
   try {
-    const type = resolveModuleReference(declared, pos.src.file);
-    return { entry: findPlugin(category, type), type };
+    const type = catalog.resolveModuleReference(declared, pos.src.file);
+    return { entry: catalog.find(category, type), type };
   } catch (err) {
     ctx.issues.at(pos, `${where}: ${(err as Error).message}`);
     return { entry: undefined, type: declared };
   }
 }
 
-/** What `parameters` may hold: a plugin's or a DNS provider's, named in messages as `owner`. */
-interface ParameterRules {
-  owner: string;
-  parameters: Readonly<Record<string, CheckedParameterSpec>>;
+const owner = (entry: PluginDescription): string => `${CATEGORY_NAMES[entry.category]}${entry.category === 'dns' ? '' : ' type'} '${entry.name}'`;
+
+/** The section's `credentials` name, queued for the check against `credentials:` with the types the plugin takes. */
+function readCredentialRef(ctx: Ctx, f: Fields, entry: PluginDescription | undefined, where: string): string | undefined {
+  const name = scalar<string>(f, 'credentials');
+  const rule = entry?.credentials;
+  if (name !== undefined) ctx.refs.push({ name, pos: entryValue(f, 'credentials')!.pos, where, ...(rule && { types: rule.types }) });
+  else if (rule?.required) ctx.issues.at(f.pos, `missing credentials in ${where}: ${owner(entry!)} needs a ${rule.types.join(' or ')} credential`);
+  return name;
 }
 
-const pluginRules = (entry: CatalogEntry): ParameterRules => ({
-  owner: `${CATEGORY_NAMES[entry.category]} type '${entry.name}'`,
-  parameters: entry.parameters,
-});
-
 /**
- * Checks `parameters` against the rules and expands `$VAR`s where a rule asks for it. `implicit` names
+ * Checks `parameters` against the plugin's specs and expands `$VAR`s where a spec asks for it. `implicit` names
  * parameters the section gives another way (a server's `host`). A parameter's AutoSSL name gives its value.
  */
 function readParameters(
   ctx: Ctx,
-  rules: ParameterRules | undefined,
+  entry: PluginDescription | undefined,
   f: Fields,
   where: string,
   implicit: readonly string[],
 ): Record<string, unknown> {
   const node = entryValue(f, 'parameters') as TMap | undefined;
   // An unknown type is already reported; its parameters cannot be judged.
-  if (!rules) return node ? (toPlain(node) as Record<string, unknown>) : {};
+  if (!entry) return node ? (toPlain(node) as Record<string, unknown>) : {};
   const at = join(where, 'parameters');
-  const { owner, parameters: known } = rules;
+  const known = entry.parameters;
   const values: [string, unknown][] = [];
   const given = new Set(implicit);
   for (const [key, { keyPos, value }] of node?.entries ?? []) {
-    const spec: CheckedParameterSpec | undefined = Object.hasOwn(known, key) ? known[key] : undefined;
+    const spec: ParameterSpec | undefined = Object.hasOwn(known, key) ? known[key] : undefined;
     if (!spec) {
-      ctx.issues.at(keyPos, `unknown parameter '${key}' in ${at} of ${owner}${didYouMean(key, Object.keys(known))}`);
+      ctx.issues.at(keyPos, `unknown parameter '${key}' in ${at} of ${owner(entry)}${didYouMean(key, Object.keys(known))}`);
       continue;
     }
     if (isNull(value)) continue;
@@ -413,7 +420,7 @@ function readParameters(
       continue;
     }
     given.add(name);
-    const field = { kind: PARAMETER_KINDS[spec.type], description: spec.description, enum: spec.enum, minimum: spec.minimum } as Field;
+    const field = { kind: PARAMETER_KINDS[spec.type], description: spec.description, enum: spec.enum, minimum: spec.minimum, maximum: spec.maximum } as Field;
     if (!checkValue(ctx, field, value, join(at, key))) continue;
     const plain = toPlain(value);
     const problem = spec.check?.(plain);
@@ -424,7 +431,7 @@ function readParameters(
     values.push([name, spec.expandEnv ? expandEnv(ctx, plain, value.pos, join(at, key)) : plain]);
   }
   for (const [key, spec] of Object.entries(known)) {
-    if (spec.required && !given.has(key)) ctx.issues.at(node?.pos ?? f.pos, `missing parameter '${key}' in ${at} (required by ${owner})`);
+    if (spec.required && !given.has(key)) ctx.issues.at(node?.pos ?? f.pos, `missing parameter '${key}' in ${at} (required by ${owner(entry)})`);
   }
   return Object.fromEntries(values);
 }
@@ -515,8 +522,8 @@ function buildBlueprint(
   for (const ref of ctx.refs) {
     if (!declared.includes(ref.name)) {
       ctx.issues.at(ref.pos, `credential '${ref.name}' of ${ref.where} is missing from credentials:${didYouMean(ref.name, declared)}`);
-    } else if (ref.type && credentials[ref.name] && credentials[ref.name].type !== ref.type) {
-      ctx.issues.at(ref.pos, `credential '${ref.name}' of ${ref.where} is ${credentials[ref.name].type}; expect type ${ref.type}`);
+    } else if (ref.types && credentials[ref.name] && !ref.types.includes(credentials[ref.name].type)) {
+      ctx.issues.at(ref.pos, `credential '${ref.name}' of ${ref.where} is ${credentials[ref.name].type}; expect type ${ref.types.join(' or ')}`);
     }
   }
 
@@ -572,7 +579,7 @@ function readCertificateAuthorities(ctx: Ctx, node: TNode | undefined, places: M
   const seen = new Map<string, string>();
   for (const { fields: f, where } of readItems(ctx, node, 'certificateAuthority', 'certificate_authorities')) {
     const key = scalar<string>(f, 'key');
-    const { type, declaredType, parameters } = readPlugin(ctx, f, 'ca', where, [], DEFAULT_CA_TYPE);
+    const { type, declaredType, parameters } = readPlugin(ctx, f, 'ca', where, [], ctx.catalog.defaultCaType);
     const acme = readSection(ctx, entryValue(f, 'acme_api'), 'acmeApi', `${where}.acme_api`);
     for (const [stage, { value }] of acme?.entries ?? []) {
       const url = (value as TText).value;
@@ -608,17 +615,10 @@ function readCertificateAuthorities(ctx: Ctx, node: TNode | undefined, places: M
 function readDns(ctx: Ctx, node: TNode | undefined, where: string): DnsSpec | undefined {
   const f = readSection(ctx, node, 'dns', where);
   if (!f) return undefined;
-  // An unknown provider is reported by the enum check of `provider`.
-  const provider = findDnsProvider(scalar<string>(f, 'provider') ?? '');
-  const credentials = scalar<string>(f, 'credentials');
-  if (credentials !== undefined) {
-    const type = provider?.credentialType;
-    ctx.refs.push({ name: credentials, pos: entryValue(f, 'credentials')!.pos, where, ...(type && { type }) });
-  } else if (provider?.credentialType) {
-    ctx.issues.at(f.pos, `missing credentials in ${where}: dns provider '${provider.name}' needs a ${provider.credentialType} credential`);
-  }
-  const rules = provider && { owner: `dns provider '${provider.name}'`, parameters: provider.parameters };
-  const parameters = readParameters(ctx, rules, f, where, []);
+  // An unknown provider is reported by the check of `provider`.
+  const provider = ctx.catalog.find('dns', scalar<string>(f, 'provider') ?? '');
+  const credentials = readCredentialRef(ctx, f, provider, where);
+  const parameters = readParameters(ctx, provider, f, where, []);
   if (!provider) return undefined;
   return { provider: provider.name, parameters, ...(credentials !== undefined && { credentials }) };
 }
@@ -656,7 +656,7 @@ function inheritCaStorage(
   used: { ca?: string; blueprint?: string },
 ): void {
   for (const [key, ca] of cas) {
-    const needs = findPlugin('ca', ca.type)?.caStorage;
+    const needs = ctx.catalog.find('ca', ca.type)?.caStorage;
     const own = ca.storage?.type ? ca.storage : undefined;
     const name = ca.storage?.name;
     if (needs && !own && storage) {
@@ -746,7 +746,7 @@ function readCertificate(ctx: Ctx, f: Fields | undefined, blueprintPos: Pos, c: 
   const san = strings(f, 'san') ?? [];
 
   // 1. The CA is one of certificate_authorities.
-  if (caKey !== undefined && !c.casDeclared) c.cas.set(caKey, implicitManualCa(caKey));
+  if (caKey !== undefined && !c.casDeclared) c.cas.set(caKey, implicitManualCa(ctx.catalog.defaultCaType, caKey));
   const ca = caKey === undefined ? undefined : c.cas.get(caKey);
   const known = `[${[...c.cas.keys()].join(', ')}]`;
   if (caKey === undefined) issue(undefined, `missing certificate_authority in certificate; expect one of ${known}`);
@@ -810,8 +810,7 @@ function readCertificate(ctx: Ctx, f: Fields | undefined, blueprintPos: Pos, c: 
 
 const unique = (names: (string | null)[]): string[] => [...new Set(names.filter((n): n is string => n !== null))];
 
-function implicitManualCa(key: string): CertificateAuthoritySpec {
-  const type = DEFAULT_CA_TYPE;
+function implicitManualCa(type: string, key: string): CertificateAuthoritySpec {
   return { name: key, key, type, declaredType: type, certificateTypes: [...CERTIFICATE_TYPES], chainOfTrust: [], parameters: {} };
 }
 

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { Blueprint } from '../blueprint/types';
 import { createCredentialResolver, parseCommandLine } from '../blueprint/credentials';
-import type { PluginEnvironment } from '../plugins/open';
+import type { PluginEnvironment } from '../catalog/open';
 import { UsageError, type ParsedValues } from './cli';
 import { readInputFile } from './input';
 
@@ -39,7 +39,7 @@ export async function loadFromOptions(ctx: Context, required = true): Promise<Bl
     if (!required) return [];
     throw new UsageError('--blueprint FILE|DIR is required');
   }
-  const { loadBlueprints } = await import('../blueprint/load');
+  const { loadBlueprints } = await import('../catalog');
   return loadBlueprints({ blueprint, config, env: process.env });
 }
 

@@ -2,8 +2,8 @@
 // activity and directly by `autossl check` (which needs no Temporal).
 import type { Blueprint } from '../blueprint/types';
 import { messageOf } from '../plugins/errors';
-import { findPlugin } from '../plugins/registry';
-import { openServer, openStorage, pluginContext, using, type PluginEnvironment } from '../plugins/open';
+import { findPlugin } from '../catalog';
+import { openServer, openStorage, pluginContext, using, type PluginEnvironment } from '../catalog/open';
 import type { ServerPlugin, StoragePlugin } from '../plugins/types';
 import { certificateFacts, reportedFacts } from './certificate';
 import type { CertificateFacts, Inspection, RenewalWindow, ServerFacts } from './facts';

@@ -2,7 +2,7 @@
 import type { Blueprint } from '../blueprint/types';
 import { mapLimit } from '../client/format';
 import { messageOf } from '../plugins/errors';
-import type { PluginEnvironment } from '../plugins/open';
+import type { PluginEnvironment } from '../catalog/open';
 import { decide, type Decision } from '../workflows/decide';
 import { daysLeft } from '../x509';
 import type { CertificateFacts, Inspection, ServerCertificateFacts } from './facts';

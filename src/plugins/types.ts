@@ -1,16 +1,10 @@
 // The small interfaces every server, storage and certificate authority implements. Plugins run only on the
 // worker or in the CLI, never inside a workflow.
-import type { DnsProvider } from './dns';
-import type { ArtifactKind, Blueprint, CertificateAuthoritySpec, PluginSpec, ServerSpec } from '../blueprint/types';
+import type { DnsProvider, DnsProviderFactory } from './dns';
+import type { ParameterMap, ParameterValues, PluginCategory, PluginDescription } from '../blueprint/catalog';
+import type { ArtifactKind, Blueprint, CertificateAuthoritySpec, DnsSpec, PluginSpec, ServerSpec } from '../blueprint/types';
 import type { CredentialResolver } from '../blueprint/credentials';
 import type { RenewalWindow } from '../inspect/facts';
-
-/** A certificate and key as deployed: PEM text. The key never leaves the worker. */
-export interface DeployedPair {
-  /** Leaf first, then the chain when the server holds the full chain. */
-  certificate: string;
-  key: string;
-}
 
 /**
  * What a server that never hands its certificate out (a CDN's API) says about the one it serves: the names it
@@ -93,8 +87,6 @@ export interface IssuedCertificate {
 }
 
 export interface CaPlugin {
-  /** False for a CA a person deals with (manual): the renewal stops after the key and CSR are made. */
-  readonly automated: boolean;
   issue(request: IssueRequest): Promise<IssuedCertificate>;
   close(): Promise<void>;
 }
@@ -121,6 +113,8 @@ export interface PluginContext {
   activity(): ActivityScope | undefined;
   /** Opens a storage plugin from a spec (CA storage, for instance). */
   openStorage(spec: PluginSpec & { data?: ArtifactKind[] }): Promise<StoragePlugin>;
+  /** Opens the DNS provider of a `dns` section, for DNS-01. */
+  openDnsProvider(spec: DnsSpec): Promise<DnsProvider>;
 }
 
 /** One step of the tracking record, as AutoSSL's LocalFileTracking logs it. Public data only: never a key. */
@@ -142,10 +136,46 @@ export interface TrackingPlugin {
   close(): Promise<void>;
 }
 
-export type ServerFactory = (spec: ServerSpec, ctx: PluginContext) => ServerPlugin | Promise<ServerPlugin>;
-export type StorageFactory = (spec: PluginSpec & { data?: ArtifactKind[] }, ctx: PluginContext) => StoragePlugin | Promise<StoragePlugin>;
+/** Factories receive their parameters checked by the blueprint loader, with the spec's defaults applied: `P`. */
+type Params = Record<string, unknown>;
+type StorageSpec = PluginSpec & { data?: ArtifactKind[] };
+export type ServerFactory<P = Params> = (spec: ServerSpec & { parameters: P }, ctx: PluginContext) => ServerPlugin | Promise<ServerPlugin>;
+export type StorageFactory<P = Params> = (spec: StorageSpec & { parameters: P }, ctx: PluginContext) => StoragePlugin | Promise<StoragePlugin>;
+export type CaFactory<P = Params> = (spec: CertificateAuthoritySpec & { parameters: P }, ctx: PluginContext) => CaPlugin | Promise<CaPlugin>;
+export type TrackingFactory<P = Params> = (spec: StorageSpec & { parameters: P }, ctx: PluginContext) => TrackingPlugin | Promise<TrackingPlugin>;
 /** ACME Renewal Information: when the CA wants the certificate renewed; undefined when it offers none. */
 export type RenewalInfo = (spec: CertificateAuthoritySpec, ctx: PluginContext, certificatePem: string) => Promise<RenewalWindow | undefined>;
 
-export type CaFactory = (spec: CertificateAuthoritySpec, ctx: PluginContext) => CaPlugin | Promise<CaPlugin>;
-export type TrackingFactory = (spec: PluginSpec & { data?: ArtifactKind[] }, ctx: PluginContext) => TrackingPlugin | Promise<TrackingPlugin>;
+interface Factories<P> {
+  server: ServerFactory<P>;
+  storage: StorageFactory<P>;
+  tracking: TrackingFactory<P>;
+  ca: CaFactory<P>;
+  dns: DnsProviderFactory<P>;
+}
+
+/** What a CA kind can do, so that callers never test its name. */
+export interface CaCapabilities {
+  /** A person orders and delivers the certificate: the renewal waits for them after the key and CSR are made. */
+  awaitsPerson?: boolean;
+  /** Loads the CA's renewal-window lookup (ACME ARI), called at every inspection of a stored certificate. */
+  renewalInfo?: () => RenewalInfo;
+}
+
+/** A plugin's spec (what the loader checks) with its capabilities and the lazy loader of its factory. */
+export interface PluginEntry<C extends PluginCategory = PluginCategory> extends PluginDescription {
+  category: C;
+  capabilities?: CaCapabilities;
+  load(): Factories<Params>[C];
+}
+
+/**
+ * A plugin's spec, in its folder's spec.ts. Typed so that the factory `load` returns takes exactly the parameters
+ * the specs declare (`ParameterValues`): what the loader checked is what the plugin reads, nothing by hand.
+ */
+export function definePlugin<C extends PluginCategory, const P extends ParameterMap>(
+  entry: Omit<PluginEntry<C>, 'parameters' | 'load'> & { parameters: P; load(): Factories<ParameterValues<P>>[C] },
+): PluginEntry<C> {
+  // The loader guarantees the parameters' shape, which the factory's type cannot express at the list's level.
+  return entry as unknown as PluginEntry<C>;
+}

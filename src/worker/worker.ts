@@ -5,7 +5,7 @@ import path from 'node:path';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { PUBLIC_FILE_MODE, readFileIfExists, writeFileAtomic } from '../plugins/fs-atomic';
-import type { PluginEnvironment } from '../plugins/open';
+import type { PluginEnvironment } from '../catalog/open';
 import { TASK_QUEUE } from '../workflows/definitions';
 
 export const workflowsPath = require.resolve('../workflows');

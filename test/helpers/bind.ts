@@ -12,7 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { TSIG_ALGORITHMS, type TsigAlgorithm } from '../../src/plugins/dns/wire';
+import { TSIG_ALGORITHMS, type TsigAlgorithm } from '../../src/plugins/dns/rfc2136/wire';
 import { systemBinary } from './system-binary';
 
 const execFileAsync = promisify(execFile);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import { requestCycle, waitForCycle, type Session } from '../../src/client/temporal';
 import { workflowIdFor } from '../../src/workflows/definitions';
 import { parseCertificate } from '../../src/x509';

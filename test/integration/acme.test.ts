@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import type { Blueprint } from '../../src/blueprint/types';
 import { requestCycle, waitForCycle, type Session } from '../../src/client/temporal';
 import { workflowIdFor } from '../../src/workflows/definitions';

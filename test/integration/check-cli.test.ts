@@ -9,11 +9,11 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
 import { createCredentialResolver } from '../../src/blueprint/credentials';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import type { Blueprint } from '../../src/blueprint/types';
 import type { BlueprintReport } from '../../src/inspect/report';
 import type { CertificateFacts } from '../../src/inspect/facts';
-import { openServer, openStorage, using, type PluginEnvironment } from '../../src/plugins/open';
+import { openServer, openStorage, using, type PluginEnvironment } from '../../src/catalog/open';
 import { REPO, runCli, snapshot, type CliResult } from '../helpers/cli';
 import { daysAgo, issueLeaf, makeKey, makeTempDir, writeBlueprint } from '../helpers/pki';
 

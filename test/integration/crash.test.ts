@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import { queryStatus, requestCycle, waitForCycle, type Session } from '../../src/client/temporal';
 import { workflowIdFor } from '../../src/workflows/definitions';
 import { keyMatchesCertificate, parseCertificate, signCertificate } from '../../src/x509';

@@ -9,13 +9,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { createCredentialResolver } from '../../src/blueprint/credentials';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import type { Blueprint } from '../../src/blueprint/types';
 import { PluginConfigError, PluginIoError } from '../../src/plugins/errors';
 import { openDnsProvider, type DnsProvider } from '../../src/plugins/dns';
 import { Rfc2136Provider } from '../../src/plugins/dns/rfc2136';
-import { TSIG_ALGORITHMS } from '../../src/plugins/dns/wire';
-import { certificateAuthority, pluginContext } from '../../src/plugins/open';
+import { TSIG_ALGORITHMS } from '../../src/plugins/dns/rfc2136/wire';
+import { certificateAuthority, pluginContext } from '../../src/catalog/open';
 import { startBind, type TestBind } from '../helpers/bind';
 
 const execFileAsync = promisify(execFile);

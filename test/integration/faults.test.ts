@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import type { Blueprint } from '../../src/blueprint/types';
 import { retryingSteps, type RetryingStep } from '../../src/client/commands/status';
 import { queryStatus, requestCycle } from '../../src/client/temporal';

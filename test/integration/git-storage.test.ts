@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { createCredentialResolver } from '../../src/blueprint/credentials';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import { ARTIFACT_KINDS, type ArtifactKind, type Blueprint, type CredentialSpec } from '../../src/blueprint/types';
 import { requestCycle, waitForCycle, type Session } from '../../src/client/temporal';
 import { PluginConfigError, PluginIoError } from '../../src/plugins/errors';
@@ -92,6 +92,7 @@ describe('git storage', () => {
       staging: false,
       activity: () => undefined,
       openStorage: async () => assert.fail('no nested storage here'),
+      openDnsProvider: async () => assert.fail('no DNS here'),
     };
   }
 

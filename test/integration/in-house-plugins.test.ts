@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import { requestCycle, waitForCycle } from '../../src/client/temporal';
 import { workflowIdFor } from '../../src/workflows/definitions';
 import { parseCertificate } from '../../src/x509';

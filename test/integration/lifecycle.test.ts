@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import type { Blueprint } from '../../src/blueprint/types';
 import { requestCycle, waitForCycle, queryStatus, type Session } from '../../src/client/temporal';
 import { submitUpdate, workflowIdFor } from '../../src/workflows/definitions';

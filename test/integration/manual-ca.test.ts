@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import type { Blueprint } from '../../src/blueprint/types';
 import { queryStatus, requestCycle, waitForCycle, type CycleOutcome } from '../../src/client/temporal';
 import { workflowIdFor, type LifecycleStatus } from '../../src/workflows/definitions';

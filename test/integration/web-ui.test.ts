@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createCredentialResolver } from '../../src/blueprint/credentials';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import { requestCycle, waitForCycle, type Session } from '../../src/client/temporal';
 import { startDevServer, type DevServer } from '../../src/worker/dev-server';
 import { bundleWorkflows, createWorker } from '../../src/worker/worker';

@@ -15,11 +15,11 @@ import { ChallengeLedger } from '../../src/activities/challenge-ledger';
 import { servesHttp01 } from '../../src/plugins/challenge';
 import type { DnsProvider } from '../../src/plugins/dns';
 import { createCredentialResolver } from '../../src/blueprint/credentials';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import type { Blueprint } from '../../src/blueprint/types';
-import { ariCertId, parseRenewalInfo } from '../../src/plugins/ca/acme-ari';
+import { ariCertId, parseRenewalInfo } from '../../src/plugins/ca/acme/ari';
 import { acmeRenewalWindow, createAcmeCa } from '../../src/plugins/ca/acme';
-import { pluginContext, type PluginEnvironment } from '../../src/plugins/open';
+import { pluginContext, type PluginEnvironment } from '../../src/catalog/open';
 import type { IssuedCertificate, ServerPlugin } from '../../src/plugins/types';
 import {
   AuthorityKeyIdentifierExtension,

@@ -7,13 +7,17 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { BlueprintError, formatIssue } from '../../src/blueprint/errors';
-import { loadBlueprints } from '../../src/blueprint/load';
-import { blueprintSchema } from '../../src/blueprint/schema';
+import { loadBlueprints } from '../../src/catalog';
+import { blueprintSchema } from '../../src/catalog/schema';
 import type { Blueprint } from '../../src/blueprint/types';
 import { openDnsProvider } from '../../src/plugins/dns';
-import { DNS_PROVIDERS, DNS_PROVIDER_NAMES, parseHostPort } from '../../src/plugins/dns/catalog';
+import { CATALOG, builtInNames } from '../../src/catalog';
+import { parseHostPort } from '../../src/plugins/dns/names';
 import { PluginConfigError } from '../../src/plugins/errors';
-import { certificateAuthority, pluginContext } from '../../src/plugins/open';
+import { certificateAuthority, pluginContext } from '../../src/catalog/open';
+
+const DNS_PROVIDERS = CATALOG.entries('dns');
+const DNS_PROVIDER_NAMES = builtInNames('dns');
 
 const CA_DNS = `{ provider: rfc2136, credentials: tsig, parameters: { server: '192.0.2.2', zone: example.test } }`;
 

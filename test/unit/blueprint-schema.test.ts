@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { blueprintSchema, renderBlueprintSchema } from '../../src/blueprint/schema';
-import { CATALOG, pluginNames } from '../../src/plugins/registry';
+import { blueprintSchema, renderBlueprintSchema } from '../../src/catalog/schema';
+import { BUILT_IN as CATALOG, builtInNames as pluginNames } from '../../src/catalog';
 
 const COMMITTED = path.resolve(__dirname, '../../../schema/blueprint.schema.json');
 
 type Schema = Record<string, any>;
 
 describe('blueprint JSON Schema', () => {
-  it('committed schema/blueprint.schema.json is up to date (node dist/src/blueprint/schema.js > schema/blueprint.schema.json)', () => {
+  it('committed schema/blueprint.schema.json is up to date (node dist/src/catalog/schema.js > schema/blueprint.schema.json)', () => {
     assert.equal(readFileSync(COMMITTED, 'utf8'), renderBlueprintSchema());
   });
 

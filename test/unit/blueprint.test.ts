@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { BlueprintError, formatIssue, type BlueprintIssue } from '../../src/blueprint/errors';
-import { loadBlueprints, type LoadOptions } from '../../src/blueprint/load';
+import type { LoadOptions } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import type { Blueprint } from '../../src/blueprint/types';
 
 const FIXTURES = path.resolve(__dirname, '../../../test/fixtures/blueprints');
@@ -11,7 +12,7 @@ const fixture = (...parts: string[]): string => path.join(FIXTURES, ...parts);
 const CONFIG = fixture('config.yaml');
 const ENV = { DATA_DIR: '/srv/autossl' };
 
-async function issuesOf(opts: LoadOptions): Promise<BlueprintIssue[]> {
+async function issuesOf(opts: Omit<LoadOptions, 'catalog'>): Promise<BlueprintIssue[]> {
   const error = await loadBlueprints({ env: ENV, ...opts }).then(
     () => assert.fail('expected a BlueprintError'),
     (e: unknown) => e,

@@ -9,12 +9,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ChallengeLedger } from '../../src/activities/challenge-ledger';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import type { Blueprint, ServerSpec } from '../../src/blueprint/types';
 import { serverFacts } from '../../src/inspect/inspect';
 import { servesHttp01 } from '../../src/plugins/challenge';
 import { PluginConfigError, PluginIoError } from '../../src/plugins/errors';
-import { answerError, completeChain, createIncapsulaSite, reportedFromStatus, statusForm, uploadForm } from '../../src/plugins/servers/incapsula';
+import { create } from '../../src/catalog/open';
+import { answerError, completeChain, reportedFromStatus, statusForm, uploadForm } from '../../src/plugins/servers/incapsula';
 import type { PluginContext, ServerPlugin } from '../../src/plugins/types';
 import { issueLeaf, makeCa, makeKey, makeTempDir, writeBlueprint, type TestCa } from '../helpers/pki';
 
@@ -143,8 +144,9 @@ describe('incapsula: blueprint and plugin set-up', () => {
     activity: () => undefined,
     staging: false,
     openStorage: async () => assert.fail('no storage'),
+    openDnsProvider: async () => assert.fail('no DNS'),
   });
-  const open = async (b: Blueprint): Promise<ServerPlugin> => createIncapsulaSite(b.servers[0], context(b));
+  const open = async (b: Blueprint): Promise<ServerPlugin> => create('server', b.servers[0].type, b.servers[0], context(b));
 
   it("loads the original's class path with site_id and credentials, and serves no HTTP-01 challenges", async () => {
     const b = await blueprint({ type: 'autossl.server.incapsula.IncapsulaSite', credentials: 'incapsula', parameters: { site_id: 12345678 } });
@@ -158,15 +160,17 @@ describe('incapsula: blueprint and plugin set-up', () => {
   it('refuses a quoted site_id, a missing one, and credentials of another type, naming them', async () => {
     await assert.rejects(blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: { site_id: '12345678' } }), /site_id must be an integer/);
     await assert.rejects(blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: {} }), /missing parameter 'site_id'/);
-    const wrongType = await blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: { site_id: 1 } }, 'UserPassword');
-    await assert.rejects(open(wrongType), (err: unknown) => err instanceof PluginConfigError && /UserPassword; Incapsula needs an ApiKeyAndId credential/.test(err.message));
-    const none = await blueprint({ type: 'incapsula', parameters: { site_id: 1 } });
-    await assert.rejects(open(none), (err: unknown) => err instanceof PluginConfigError && /needs credentials/.test(err.message));
+    // The credential's presence and type are the spec's rule, checked at load with the blueprint's line.
+    await assert.rejects(
+      blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: { site_id: 1 } }, 'UserPassword'),
+      /credential 'incapsula' of servers\[0\] is UserPassword; expect type ApiKeyAndId/,
+    );
+    await assert.rejects(blueprint({ type: 'incapsula', parameters: { site_id: 1 } }), /missing credentials in servers\[0\]: server type 'incapsula' needs a ApiKeyAndId credential/);
   });
 
   it('refuses a base_url that is not https, and a ca_bundle that cannot be read', async () => {
-    const http = await blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: { site_id: 1, base_url: 'http://my.incapsula.com' } });
-    await assert.rejects(open(http), /must be an https:\/\/ URL/);
+    // Checked at load now, with the blueprint's line.
+    await assert.rejects(blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: { site_id: 1, base_url: 'http://my.incapsula.com' } }), /must be an https:\/\/ URL/);
     const missing = path.join(dir, 'missing.pem');
     const bundle = await blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: { site_id: 1, ca_bundle: missing } });
     await assert.rejects(open(bundle), (err: unknown) => err instanceof PluginConfigError && err.message.includes(`cannot read ca_bundle ${missing} (ENOENT)`));

@@ -4,11 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { ArtifactKind, Blueprint, CertificateAuthoritySpec } from '../../src/blueprint/types';
-import { createLocalCa } from '../../src/plugins/ca/local-ca';
+import { create } from '../../src/catalog/open';
+import { createLocalCa as localCaFactory } from '../../src/plugins/ca/local-ca';
 import { createLocalStorage } from '../../src/plugins/storage/local';
-import { findPlugin } from '../../src/plugins/registry';
+import { findPlugin } from '../../src/catalog';
 import type { CaPlugin, PluginContext, StoragePlugin } from '../../src/plugins/types';
 import { createCsr, createSelfSignedCa, daysLeft, describeKey, generatePrivateKey, parseCertificate, verifyChain } from '../../src/x509';
+
+// Through the catalog, as the worker opens it: the spec's defaults filled in.
+const createLocalCa = (spec: CertificateAuthoritySpec, ctx: PluginContext): Promise<CaPlugin> => create('ca', spec.type, spec, ctx);
 
 /** Artifacts in a map, with a log of writes. */
 class MemoryStorage implements StoragePlugin {
@@ -63,6 +67,7 @@ function context(storage: StoragePlugin): PluginContext {
     activity: () => undefined,
     staging: false,
     openStorage: async () => storage,
+    openDnsProvider: async () => assert.fail('no DNS'),
   };
 }
 
@@ -83,7 +88,6 @@ describe('local-ca', () => {
     await storage.put('internal-ca', 'key', caKey);
     await storage.put('internal-ca', 'crt', caCert);
     const ca = await createLocalCa(caSpec({}), context(storage));
-    assert.equal(ca.automated, true);
     const issued = await issue(ca);
     assert.deepEqual(issued.chain, [caCert]);
     assert.deepEqual(verifyChain(issued.certificate, issued.chain), { ok: true });
@@ -248,6 +252,6 @@ describe('local-ca', () => {
     assert.equal(entry?.name, 'local-ca');
     assert.equal(entry?.parameters.create_if_missing?.type, 'boolean');
     assert.equal(entry?.parameters.ca_common_name?.type, 'string');
-    assert.equal(entry?.load?.(), createLocalCa);
+    assert.equal(entry?.load?.(), localCaFactory);
   });
 });

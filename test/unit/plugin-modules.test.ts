@@ -9,8 +9,8 @@ import { createActivities } from '../../src/activities';
 import { writeTrackingLine } from '../../src/activities/report';
 import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { BlueprintError, formatIssue } from '../../src/blueprint/errors';
-import { loadBlueprints } from '../../src/blueprint/load';
-import { openServer, using, type PluginEnvironment } from '../../src/plugins/open';
+import { loadBlueprints } from '../../src/catalog';
+import { openServer, using, type PluginEnvironment } from '../../src/catalog/open';
 import { issueLeaf, makeCa, makeTempDir, writeBlueprint } from '../helpers/pki';
 
 const PLUGINS = path.resolve(__dirname, '../../../test/fixtures/plugins');

@@ -2,7 +2,7 @@
 import { pendingName } from '../../activities';
 import type { Blueprint } from '../../blueprint/types';
 import { assertDeployable, splitBundle } from '../../inspect/certificate';
-import { openStorage, using } from '../../plugins/open';
+import { openStorage, using } from '../../catalog/open';
 import { workflowIdFor } from '../../workflows/definitions';
 import { keyMatchesCertificate, loadCertificate, loadPrivateKey, X509Error } from '../../x509';
 import { CONNECTION_OPTIONS, UsageError, type CommandSpec } from '../cli';

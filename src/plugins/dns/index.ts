@@ -1,9 +1,8 @@
 // DNS-01 challenges: a provider publishes `_acme-challenge` TXT records and removes them. The ACME CA opens the
-// one the blueprint chooses; the certificate's `dns` section wins over its CA's.
+// one the blueprint chooses (`ctx.openDnsProvider`); the certificate's `dns` section wins over its CA's. Each
+// provider is a folder here: its spec (parameters, credential) and its implementation.
 import type { Blueprint, CertificateAuthoritySpec, DnsSpec } from '../../blueprint/types';
-import { PluginConfigError } from '../errors';
 import type { PluginContext } from '../types';
-import { findDnsProvider } from './catalog';
 
 export interface DnsProvider {
   /** Adds TXT `value` at `fqdn` (`_acme-challenge.<domain>`); resolves once the zone's server answers with it. */
@@ -13,14 +12,10 @@ export interface DnsProvider {
   close(): Promise<void>;
 }
 
-export type DnsProviderFactory = (spec: DnsSpec, ctx: PluginContext) => Promise<DnsProvider>;
+export type DnsProviderFactory<P = Record<string, unknown>> = (spec: DnsSpec & { parameters: P }, ctx: PluginContext) => Promise<DnsProvider>;
 
 /** The provider of the certificate's `dns` section, else its CA's; `null` when neither has one. */
 export async function openDnsProvider(blueprint: Blueprint, ca: CertificateAuthoritySpec, ctx: PluginContext): Promise<DnsProvider | null> {
   const spec = blueprint.certificate.dns ?? ca.dns;
-  if (!spec) return null;
-  const entry = findDnsProvider(spec.provider);
-  // The loader rejects unknown providers; this guards blueprints built by hand in code.
-  if (!entry) throw new PluginConfigError(`dns ${spec.provider}`, `unknown DNS provider '${spec.provider}'`);
-  return entry.load()(spec, ctx);
+  return spec ? ctx.openDnsProvider(spec) : null;
 }

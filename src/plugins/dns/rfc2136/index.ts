@@ -6,16 +6,14 @@ import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DnsSpec } from '../../blueprint/types';
-import { PluginConfigError, PluginIoError, errnoCode, type PluginError } from '../errors';
-import type { PluginContext } from '../types';
-import { parseHostPort, zoneName, type HostPort } from './catalog';
-import type { DnsProvider } from './index';
+import { PluginConfigError, PluginIoError, errnoCode, type PluginError } from '../../errors';
+import { parseHostPort, zoneName, type HostPort } from '../names';
+import type { DnsProvider, DnsProviderFactory } from '..';
+import type { Rfc2136Parameters } from './spec';
 import {
   CLASS,
   OPCODE,
   TYPE,
-  TSIG_ALGORITHMS,
   WireError,
   decodeMessage,
   encodeMessage,
@@ -41,35 +39,29 @@ export interface Rfc2136Options {
   attemptTimeoutMs?: number;
 }
 
-const DEFAULTS = { ttl: 60, propagationTimeoutSeconds: 120, algorithm: 'hmac-sha256' as TsigAlgorithm };
 const UDP_TRIES = 3;
 const ATTEMPT_TIMEOUT_MS = 2000;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-export async function createRfc2136Provider(spec: DnsSpec, ctx: PluginContext): Promise<DnsProvider> {
+export const createRfc2136Provider: DnsProviderFactory<Rfc2136Parameters> = async (spec, ctx) => {
   const p = spec.parameters;
-  const server = typeof p.server === 'string' ? parseHostPort(p.server, 53) : null;
-  const subject = `dns rfc2136 ${typeof p.server === 'string' ? p.server : '(no server)'}`;
-  if (!server) throw new PluginConfigError(subject, 'parameters.server must be host or host:port');
-  const zone = typeof p.zone === 'string' ? zoneName(p.zone) : undefined;
-  if (zone === null) throw new PluginConfigError(subject, 'parameters.zone is not a DNS zone name');
-  const algorithm = typeof p.tsig_algorithm === 'string' ? p.tsig_algorithm : DEFAULTS.algorithm;
-  if (!(TSIG_ALGORITHMS as readonly string[]).includes(algorithm)) {
-    throw new PluginConfigError(subject, `parameters.tsig_algorithm must be one of ${TSIG_ALGORITHMS.join(', ')}`);
-  }
-  if (spec.credentials === undefined) throw new PluginConfigError(subject, 'the dns section names no credentials holding the TSIG key');
-  const keyName = typeof p.tsig_key_name === 'string' ? p.tsig_key_name : undefined;
-  const values = await ctx.credentials.resolve(spec.credentials, keyName === undefined ? {} : { api_id: keyName });
+  const subject = `dns rfc2136 ${p.server}`;
+  // The loader checked both; a value it let through parses.
+  const server = parseHostPort(p.server, 53)!;
+  const zone = p.zone === undefined ? undefined : zoneName(p.zone)!;
+  // The loader requires the credential: the section's `credentials` is always set here.
+  const credential = spec.credentials!;
+  const values = await ctx.credentials.resolve(credential, p.tsig_key_name === undefined ? {} : { api_id: p.tsig_key_name });
   const secret = values.api_key.replace(/\s+/g, '');
-  if (!BASE64.test(secret)) throw new PluginConfigError(subject, `the api_key of credential '${spec.credentials}' is not a base64 TSIG secret`);
+  if (!BASE64.test(secret)) throw new PluginConfigError(subject, `the api_key of credential '${credential}' is not a base64 TSIG secret`);
   return new Rfc2136Provider({
     server,
     ...(zone !== undefined && { zone }),
-    key: { name: values.api_id, algorithm: algorithm as TsigAlgorithm, secret: Buffer.from(secret, 'base64') },
-    ttl: typeof p.ttl === 'number' ? p.ttl : DEFAULTS.ttl,
-    propagationTimeoutMs: (typeof p.propagation_timeout === 'number' ? p.propagation_timeout : DEFAULTS.propagationTimeoutSeconds) * 1000,
+    key: { name: values.api_id, algorithm: p.tsig_algorithm as TsigAlgorithm, secret: Buffer.from(secret, 'base64') },
+    ttl: p.ttl,
+    propagationTimeoutMs: p.propagation_timeout * 1000,
   });
-}
+};
 
 const canonical = (name: string): string => name.toLowerCase().replace(/\.$/, '');
 

@@ -1,10 +1,10 @@
 // Artifacts as files `<path>/<name>.<kind>` in a folder on the worker's machine; CA files by their exact names.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { ArtifactKind } from '../../blueprint/types';
-import { PluginConfigError, fsError } from '../errors';
-import { artifactMode, assertFileName, createFileExclusive, readFileIfExists, writeFileAtomic } from '../fs-atomic';
-import type { StorageFactory, StoragePlugin } from '../types';
+import type { ArtifactKind } from '../../../blueprint/types';
+import { PluginConfigError, fsError } from '../../errors';
+import { artifactMode, assertFileName, createFileExclusive, readFileIfExists, writeFileAtomic } from '../../fs-atomic';
+import type { StorageFactory, StoragePlugin } from '../../types';
 
 export const createLocalStorage: StorageFactory = (spec) => {
   const folder = spec.parameters.path;

@@ -10,7 +10,7 @@ import https from 'node:https';
 import { createRequire } from 'node:module';
 import * as acme from 'acme-client';
 import type { AxiosAdapter, AxiosError, InternalAxiosRequestConfig } from 'axios';
-import { errnoCode } from '../errors';
+import { errnoCode } from '../../errors';
 
 /** A problem document (RFC 7807) or error status from the ACME server that acme-client does not handle itself. */
 export class AcmeProblem extends Error {

@@ -7,18 +7,18 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ServerSpec } from '../../blueprint/types';
-import { configuredChain } from '../../inspect/certificate';
-import { splitPemCertificates } from '../../x509';
-import { PluginConfigError, PluginError, PluginIoError, errnoCode } from '../errors';
-import type { CurrentCertificate, PluginContext, ReportedCertificate, ServerFactory, ServerPlugin } from '../types';
+import type { ServerSpec } from '../../../blueprint/types';
+import { configuredChain } from '../../../inspect/certificate';
+import { splitPemCertificates } from '../../../x509';
+import { PluginConfigError, PluginError, PluginIoError, errnoCode } from '../../errors';
+import { parameters, type IncapsulaParameters } from './spec';
+import type { CurrentCertificate, PluginContext, ReportedCertificate, ServerFactory, ServerPlugin } from '../../types';
 
-export const createIncapsulaSite: ServerFactory = async (spec, ctx) => {
-  const settings = await readSettings(spec, ctx);
+export const createIncapsulaSite: ServerFactory<IncapsulaParameters> = async (spec, ctx) => {
+  const settings = await readSettings(spec);
   return new IncapsulaSite(spec, ctx, settings);
 };
 
-export const DEFAULT_BASE_URL = 'https://my.incapsula.com';
 export const STATUS_PATH = '/api/prov/v1/sites/status';
 export const UPLOAD_PATH = '/api/prov/v1/sites/customCertificate/upload';
 
@@ -55,40 +55,25 @@ interface Credentials {
   api_key: string;
 }
 
-async function readSettings(spec: ServerSpec, ctx: PluginContext): Promise<Settings> {
+async function readSettings(spec: ServerSpec & { parameters: IncapsulaParameters }): Promise<Settings> {
   const p = spec.parameters;
-  const siteId = p.site_id;
-  const subject = `incapsula:site ${typeof siteId === 'number' ? siteId : '?'}`;
+  const subject = `incapsula:site ${p.site_id}`;
   const bad = (detail: string): never => {
     throw new PluginConfigError(subject, detail);
   };
-  if (typeof siteId !== 'number' || !Number.isSafeInteger(siteId) || siteId <= 0) bad("site_id must be the site's numeric id");
-  const raw = typeof p.base_url === 'string' ? p.base_url : DEFAULT_BASE_URL;
-  let base: URL;
-  try {
-    base = new URL(raw.replace(/\/+$/, ''));
-  } catch {
-    return bad(`base_url '${raw}' is not a URL`);
-  }
-  // The API key travels in a header: never over plain HTTP.
-  if (base.protocol !== 'https:') bad(`base_url '${raw}' must be an https:// URL`);
-  if (base.search || base.hash || base.username || base.password) bad(`base_url '${raw}' must be a plain https://host[:port][/path] URL`);
-  if (!spec.credentials) bad("needs credentials: the name of an ApiKeyAndId credential holding the site's api_id and api_key");
-  const type = Object.hasOwn(ctx.blueprint.credentials, spec.credentials!) ? ctx.blueprint.credentials[spec.credentials!].type : undefined;
-  if (type !== undefined && type !== 'ApiKeyAndId') bad(`credential '${spec.credentials}' is ${type}; Incapsula needs an ApiKeyAndId credential (api_id, api_key)`);
+  const base = new URL(p.base_url.replace(/\/+$/, ''));
   let agent: https.Agent | undefined;
   if (p.ca_bundle !== undefined) {
-    if (typeof p.ca_bundle !== 'string' || p.ca_bundle === '') bad('ca_bundle must be a file path');
     let ca: string;
     try {
-      ca = await readFile(p.ca_bundle as string, 'utf8');
+      ca = await readFile(p.ca_bundle, 'utf8');
     } catch (err) {
-      throw new PluginConfigError(subject, `cannot read ca_bundle ${String(p.ca_bundle)} (${errnoCode(err) ?? 'unreadable'})`, { cause: err });
+      throw new PluginConfigError(subject, `cannot read ca_bundle ${p.ca_bundle} (${errnoCode(err) ?? 'unreadable'})`, { cause: err });
     }
-    if (splitPemCertificates(ca).length === 0) bad(`ca_bundle ${String(p.ca_bundle)} holds no PEM certificate`);
+    if (splitPemCertificates(ca).length === 0) bad(`ca_bundle ${p.ca_bundle} holds no PEM certificate`);
     agent = new https.Agent({ ca });
   }
-  return { siteId: siteId as number, base, ...(agent && { agent }) };
+  return { siteId: p.site_id, base, ...(agent && { agent }) };
 }
 
 /** The form fields of the status request. */
@@ -187,7 +172,7 @@ class IncapsulaSite implements ServerPlugin {
     private readonly ctx: PluginContext,
     private readonly settings: Settings,
   ) {
-    const via = settings.base.href.replace(/\/$/, '') === DEFAULT_BASE_URL ? '' : ` via ${settings.base.host}`;
+    const via = settings.base.href.replace(/\/$/, '') === parameters.base_url.default ? '' : ` via ${settings.base.host}`;
     this.subject = `incapsula:site ${settings.siteId}${via}`;
   }
 

@@ -3,19 +3,19 @@
 // plugin definition (category, parameter specs, factory); it is loaded when blueprints load, so its parameters are
 // validated with file and line like a built-in's, and again by path on the worker that uses it.
 import path from 'node:path';
-import { messageOf } from './errors';
-import type { CatalogEntry, ParameterSpec, PluginCategory } from './registry';
-import type { CaFactory, ServerFactory, StorageFactory, TrackingFactory } from './types';
+import type { ParameterSpec, PluginCategory } from '../blueprint/catalog';
+import { messageOf } from '../plugins/errors';
+import type { CaCapabilities, CaFactory, PluginEntry, ServerFactory, StorageFactory, TrackingFactory } from '../plugins/types';
 
 /** What an in-house plugin module exports (see README "Adding a plugin"). */
 export interface PluginDefinition {
-  category: PluginCategory;
+  category: ModuleCategory;
   /** Shown in messages and `status`; the blueprint's `type` stays the module reference. */
   name: string;
   description?: string;
   parameters?: Record<string, ParameterSpec>;
   /** A CA's capabilities, as the built-in ones declare them (e.g. `{ awaitsPerson: true }` for a manual CA). */
-  capabilities?: CatalogEntry['capabilities'];
+  capabilities?: CaCapabilities;
   create: ServerFactory | StorageFactory | CaFactory | TrackingFactory;
 }
 
@@ -52,10 +52,10 @@ export function resolveModuleReference(reference: string, fromFile: string): str
   return exportName === undefined ? file : `${file}#${exportName}`;
 }
 
-const loaded = new Map<string, CatalogEntry>();
+const loaded = new Map<string, PluginEntry>();
 
 /** The catalog entry a resolved reference defines, checked against `category`; cached per process. */
-export function loadModulePlugin(category: PluginCategory, resolved: string): CatalogEntry {
+export function loadModulePlugin(category: PluginCategory, resolved: string): PluginEntry {
   const cached = loaded.get(resolved);
   if (cached) return checkCategory(cached, category, resolved);
   const { specifier: file, exportName } = split(resolved);
@@ -71,15 +71,17 @@ export function loadModulePlugin(category: PluginCategory, resolved: string): Ca
   return checkCategory(entry, category, resolved);
 }
 
-const CATEGORIES: readonly PluginCategory[] = ['server', 'storage', 'ca', 'tracking'];
+/** The kinds an in-house module may be. */
+export const MODULE_CATEGORIES: readonly PluginCategory[] = ['server', 'storage', 'ca', 'tracking'];
+type ModuleCategory = 'server' | 'storage' | 'ca' | 'tracking';
 const PARAMETER_TYPES = ['string', 'boolean', 'integer', 'string[]'];
 
-function toEntry(definition: unknown, resolved: string, exportName: string | undefined): CatalogEntry {
+function toEntry(definition: unknown, resolved: string, exportName: string | undefined): PluginEntry {
   const bad = (why: string) => new PluginModuleError(`plugin module ${resolved} is not an autossl plugin: ${why}`);
   if (definition === undefined) throw bad(exportName === undefined ? 'it exports nothing' : `it has no export '${exportName}'`);
   const d = definition as Partial<PluginDefinition>;
   if (typeof d !== 'object' || d === null) throw bad('the export is not an object { category, name, parameters, create }');
-  if (!CATEGORIES.includes(d.category as PluginCategory)) throw bad(`category must be one of ${CATEGORIES.join(', ')}`);
+  if (!MODULE_CATEGORIES.includes(d.category as PluginCategory)) throw bad(`category must be one of ${MODULE_CATEGORIES.join(', ')}`);
   if (typeof d.name !== 'string' || d.name === '') throw bad('name must be a non-empty string');
   if (typeof d.create !== 'function') throw bad('create must be a function (the plugin factory)');
   const parameters = d.parameters ?? {};
@@ -99,7 +101,7 @@ function toEntry(definition: unknown, resolved: string, exportName: string | und
   };
 }
 
-function checkCategory(entry: CatalogEntry, category: PluginCategory, resolved: string): CatalogEntry {
+function checkCategory(entry: PluginEntry, category: PluginCategory, resolved: string): PluginEntry {
   if (entry.category === category) return entry;
   throw new PluginModuleError(`plugin module ${resolved} defines a ${entry.category} plugin ('${entry.name}'), not a ${category} plugin`);
 }

@@ -1,10 +1,9 @@
 // A certificate authority without automation (AutoSSL's base CaManager): the renewal stops once the key and CSR
 // are made, and a person orders the certificate and delivers it.
-import { ManualCaError } from '../errors';
-import type { CaFactory } from '../types';
+import { ManualCaError } from '../../errors';
+import type { CaFactory } from '../../types';
 
 export const createManualCa: CaFactory = (spec) => ({
-  automated: false,
   async issue() {
     throw new ManualCaError(
       `certificate authority '${spec.name}'`,

@@ -1,9 +1,9 @@
 // ACME Renewal Information (RFC 9773): the CA says when it wants a certificate renewed, and a renewal order
 // names the certificate it replaces. Both identify the certificate by its ARI CertID.
-import { AuthorityKeyIdentifierExtension, X509Certificate } from '../../x509/peculiar';
-import { splitPemCertificates } from '../../x509';
-import type { RenewalWindow } from '../../inspect/facts';
-import { acmeGet } from './acme-transport';
+import { AuthorityKeyIdentifierExtension, X509Certificate } from '../../../x509/peculiar';
+import { splitPemCertificates } from '../../../x509';
+import type { RenewalWindow } from '../../../inspect/facts';
+import { acmeGet } from './transport';
 
 /**
  * `base64url(authority key identifier) "." base64url(serial number DER content)` (RFC 9773 section 4.1);

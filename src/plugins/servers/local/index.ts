@@ -2,11 +2,11 @@
 // folder `acme_dir` served by the web server at /.well-known/acme-challenge/.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ServerSpec } from '../../blueprint/types';
-import { assertChallengeToken } from '../challenge';
-import { PluginConfigError, fsError } from '../errors';
-import { PUBLIC_FILE_MODE, assertFileName, deployPairAtomic, readFileIfExists, writeFileAtomic } from '../fs-atomic';
-import type { ServerFactory, ServerPlugin } from '../types';
+import type { ServerSpec } from '../../../blueprint/types';
+import { assertChallengeToken } from '../../challenge';
+import { PluginConfigError, fsError } from '../../errors';
+import { PUBLIC_FILE_MODE, assertFileName, deployPairAtomic, readFileIfExists, writeFileAtomic } from '../../fs-atomic';
+import type { ServerFactory, ServerPlugin } from '../../types';
 
 export const createLocalServer: ServerFactory = (spec) => new LocalServer(spec);
 

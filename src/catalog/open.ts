@@ -1,8 +1,12 @@
-// Opens the plugins a blueprint names, with credentials resolved where this process runs (worker or CLI).
-import type { Blueprint, CertificateAuthoritySpec } from '../blueprint/types';
+// Opens the plugins a blueprint names, with credentials resolved where this process runs (worker or CLI). The one
+// place a factory is called: it gets the parameters the loader checked, with its spec's defaults filled in.
+import { withDefaults, type PluginCategory } from '../blueprint/catalog';
 import type { CredentialResolver } from '../blueprint/credentials';
-import { caFactory, serverFactory, storageFactory, trackingFactory } from './registry';
-import type { ActivityScope, CaPlugin, PluginContext, ServerPlugin, StoragePlugin, TrackingPlugin } from './types';
+import type { Blueprint, CertificateAuthoritySpec } from '../blueprint/types';
+import { PluginConfigError } from '../plugins/errors';
+import type { DnsProvider } from '../plugins/dns';
+import type { ActivityScope, CaPlugin, PluginContext, ServerPlugin, StoragePlugin, TrackingPlugin } from '../plugins/types';
+import { findPlugin } from '.';
 
 export interface PluginEnvironment {
   /** Credentials of a blueprint, resolved where this process runs. */
@@ -19,7 +23,8 @@ export function pluginContext(blueprint: Blueprint, env: PluginEnvironment): Plu
     credentials: env.credentialsFor(blueprint),
     staging: env.staging,
     activity: () => env.activity?.(),
-    openStorage: async (spec) => storageFactory(spec.type)(spec, ctx),
+    openStorage: (spec) => create('storage', spec.type, spec, ctx),
+    openDnsProvider: (spec) => create('dns', spec.provider, spec, ctx),
   };
   return ctx;
 }
@@ -31,13 +36,13 @@ export async function openStorage(blueprint: Blueprint, env: PluginEnvironment):
 
 /** The blueprint's tracking plugin; `null` when it keeps no tracking record. */
 export async function openTracking(blueprint: Blueprint, env: PluginEnvironment): Promise<TrackingPlugin | null> {
-  return blueprint.tracking ? trackingFactory(blueprint.tracking.type)(blueprint.tracking, pluginContext(blueprint, env)) : null;
+  return blueprint.tracking ? create('tracking', blueprint.tracking.type, blueprint.tracking, pluginContext(blueprint, env)) : null;
 }
 
 export async function openServer(blueprint: Blueprint, id: string, env: PluginEnvironment): Promise<ServerPlugin> {
   const spec = blueprint.servers.find((s) => s.id === id);
   if (!spec) throw new Error(`blueprint '${blueprint.name}' has no server '${id}'`);
-  return serverFactory(spec.type)(spec, pluginContext(blueprint, env));
+  return create('server', spec.type, spec, pluginContext(blueprint, env));
 }
 
 export function certificateAuthority(blueprint: Blueprint): CertificateAuthoritySpec {
@@ -50,7 +55,7 @@ export function certificateAuthority(blueprint: Blueprint): CertificateAuthority
 
 export async function openCa(blueprint: Blueprint, env: PluginEnvironment): Promise<CaPlugin> {
   const spec = certificateAuthority(blueprint);
-  return caFactory(spec.type)(spec, pluginContext(blueprint, env));
+  return create('ca', spec.type, spec, pluginContext(blueprint, env));
 }
 
 /** Runs `fn` with a plugin and always releases it. */
@@ -60,4 +65,21 @@ export async function using<P extends { close(): Promise<void> }, T>(plugin: P, 
   } finally {
     await plugin.close();
   }
+}
+
+interface Opened {
+  server: ServerPlugin;
+  storage: StoragePlugin;
+  tracking: TrackingPlugin;
+  ca: CaPlugin;
+  dns: DnsProvider;
+}
+
+/** Calls the factory of `type` with the spec, its parameters completed with the defaults of the plugin's spec. */
+export async function create<C extends PluginCategory>(category: C, type: string, spec: { parameters: Record<string, unknown> }, ctx: PluginContext): Promise<Opened[C]> {
+  const entry = findPlugin(category, type);
+  // The loader rejects unknown types; this guards blueprints built by hand in code.
+  if (!entry) throw new PluginConfigError(`${category} ${type}`, `no ${category} plugin of type '${type}'`);
+  const factory = entry.load() as (spec: unknown, ctx: PluginContext) => Opened[C] | Promise<Opened[C]>;
+  return factory({ ...spec, parameters: withDefaults(entry.parameters, spec.parameters) }, ctx);
 }

@@ -2,13 +2,13 @@
 // `ca_private_key` and `ca_certificate` give (as files named exactly, or base names: storage/named-file.ts). With
 // `create_if_missing` it bootstraps itself (EC P-256 key, 10-year self-signed root), so an example blueprint works
 // on a fresh clone.
-import type { ArtifactKind, CertificateAuthoritySpec } from '../../blueprint/types';
-import { X509Error, createSelfSignedCa, generatePrivateKey, signCertificate, verifyChain } from '../../x509';
-import { PluginConfigError } from '../errors';
-import { createNamedFile, createdFileName, namedFileCandidates, readNamedFile } from '../storage/named-file';
-import type { CaFactory, StoragePlugin } from '../types';
+import type { ArtifactKind, CertificateAuthoritySpec } from '../../../blueprint/types';
+import { X509Error, createSelfSignedCa, generatePrivateKey, signCertificate, verifyChain } from '../../../x509';
+import { PluginConfigError } from '../../errors';
+import { createNamedFile, createdFileName, namedFileCandidates, readNamedFile } from '../../storage/named-file';
+import type { CaFactory, StoragePlugin } from '../../types';
+import type { LocalCaParameters } from './spec';
 
-const DEFAULT_VALIDITY_DAYS = 90;
 const CA_VALIDITY_DAYS = 3650;
 
 interface LocalCaSettings {
@@ -19,7 +19,7 @@ interface LocalCaSettings {
   commonName: string;
 }
 
-export const createLocalCa: CaFactory = async (spec, ctx) => {
+export const createLocalCa: CaFactory<LocalCaParameters> = async (spec, ctx) => {
   const subject = `certificate authority '${spec.name}' (local-ca)`;
   const settings = readSettings(spec, subject);
   if (!spec.storage) throw new PluginConfigError(subject, 'has no storage: the CA key and certificate are read from it');
@@ -27,7 +27,6 @@ export const createLocalCa: CaFactory = async (spec, ctx) => {
   const where = `the CA storage (${spec.storage.type}${typeof storagePath === 'string' ? `:${storagePath}` : ''})`;
   const storage = await ctx.openStorage(spec.storage);
   return {
-    automated: true,
     async issue({ csr }) {
       const ca = await loadCa(storage, settings, subject, where);
       try {
@@ -91,36 +90,17 @@ async function loadCa(
   return { key, certificate };
 }
 
-function readSettings(spec: CertificateAuthoritySpec, subject: string): LocalCaSettings {
+function readSettings(spec: CertificateAuthoritySpec & { parameters: LocalCaParameters }, subject: string): LocalCaSettings {
   const p = spec.parameters;
-  const name = (param: string): string => {
-    const value = p[param];
-    if (typeof value !== 'string' || value === '') {
-      throw new PluginConfigError(subject, `needs '${param}' (a storage name)`);
-    }
-    return value;
-  };
-  const validityDays = p.certificate_validity_days ?? DEFAULT_VALIDITY_DAYS;
-  if (!Number.isInteger(validityDays) || (validityDays as number) <= 0) {
-    throw new PluginConfigError(subject, 'certificate_validity_days must be a positive whole number of days');
-  }
-  const createIfMissing = p.create_if_missing ?? false;
-  if (typeof createIfMissing !== 'boolean') throw new PluginConfigError(subject, 'create_if_missing must be true or false');
-  const commonName = p.ca_common_name ?? `${spec.name} Local CA`;
-  if (typeof commonName !== 'string' || commonName === '') {
-    throw new PluginConfigError(subject, 'ca_common_name must be a non-empty string');
-  }
-  const keyName = name('ca_private_key');
-  const certificateName = name('ca_certificate');
   // A bare name gives two files (`.key`, `.crt`); a whole file name given twice would be read as both.
-  if (createdFileName(keyName, 'key') === createdFileName(certificateName, 'crt')) {
-    throw new PluginConfigError(subject, `ca_private_key and ca_certificate both name the file '${keyName}'; give each its own file`);
+  if (createdFileName(p.ca_private_key, 'key') === createdFileName(p.ca_certificate, 'crt')) {
+    throw new PluginConfigError(subject, `ca_private_key and ca_certificate both name the file '${p.ca_private_key}'; give each its own file`);
   }
   return {
-    keyName,
-    certificateName,
-    validityDays: validityDays as number,
-    createIfMissing,
-    commonName,
+    keyName: p.ca_private_key,
+    certificateName: p.ca_certificate,
+    validityDays: p.certificate_validity_days,
+    createIfMissing: p.create_if_missing,
+    commonName: p.ca_common_name ?? `${spec.name} Local CA`,
   };
 }

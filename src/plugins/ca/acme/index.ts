@@ -7,17 +7,17 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as acme from 'acme-client';
-import type { Blueprint, CertificateAuthoritySpec } from '../../blueprint/types';
-import type { RenewalWindow } from '../../inspect/facts';
-import { KeyError, describeKey, generatePrivateKey, splitPemCertificates } from '../../x509';
-import { assertChallengeToken, servesHttp01 } from '../challenge';
-import type { DnsProvider } from '../dns';
-import { PluginConfigError, PluginError, PluginIoError, messageOf } from '../errors';
-import { createNamedFile, namedFileCandidates, readNamedFile } from '../storage/named-file';
-import type { CaFactory, IssuedCertificate, IssueRequest, PluginContext, StoragePlugin } from '../types';
-import { ariCertId, fetchRenewalWindow } from './acme-ari';
-import { AcmeProblem, AcmeUnreachable, acmeGet, acmeTransport } from './acme-transport';
-import { RateLimitedError } from './rate-limited';
+import type { Blueprint, CertificateAuthoritySpec } from '../../../blueprint/types';
+import type { RenewalWindow } from '../../../inspect/facts';
+import { KeyError, describeKey, generatePrivateKey, splitPemCertificates } from '../../../x509';
+import { assertChallengeToken, servesHttp01 } from '../../challenge';
+import { openDnsProvider, type DnsProvider } from '../../dns';
+import { PluginConfigError, PluginError, PluginIoError, messageOf } from '../../errors';
+import { createNamedFile, namedFileCandidates, readNamedFile } from '../../storage/named-file';
+import type { CaFactory, IssuedCertificate, IssueRequest, PluginContext, StoragePlugin } from '../../types';
+import { ariCertId, fetchRenewalWindow } from './ari';
+import { AcmeProblem, AcmeUnreachable, acmeGet, acmeTransport } from './transport';
+import { RateLimitedError } from '../rate-limited';
 
 type ChallengeType = 'http-01' | 'dns-01';
 
@@ -55,7 +55,6 @@ export const createAcmeCa: CaFactory = async (spec, ctx) => {
   const transport = acmeTransport({ caBundle: settings.caBundle });
 
   return {
-    automated: true,
     issue: (request) =>
       transport.run(async () => {
         let account: Account | undefined;
@@ -333,7 +332,6 @@ async function replacedCertificate(blueprint: Blueprint, ctx: PluginContext): Pr
 }
 
 async function openDns(blueprint: Blueprint, oc: OrderContext): Promise<DnsProvider> {
-  const { openDnsProvider } = await import('../dns');
   const provider = await openDnsProvider(blueprint, oc.spec, oc.ctx);
   if (provider) return provider;
   const why = oc.settings.challenge === 'dns-01'

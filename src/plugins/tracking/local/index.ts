@@ -1,8 +1,8 @@
 // AutoSSL's LocalFileTracking: a JSON-lines log `<log_folder>/<name>.log` per certificate.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fsError } from '../errors';
-import type { TrackingFactory } from '../types';
+import { fsError } from '../../errors';
+import type { TrackingFactory } from '../../types';
 
 export const createLocalTracking: TrackingFactory = (spec) => {
   const folder = String(spec.parameters.log_folder);
