@@ -10,6 +10,7 @@ interface Command {
 // Loaded on demand: `check` must not pay for (or depend on) the Temporal client that other actions load.
 const COMMANDS: Record<string, () => Promise<Command>> = {
   version: () => import('./commands/version'),
+  plugins: () => import('./commands/plugins'),
   check: () => import('./commands/check'),
   renew: () => import('./commands/renew'),
   deploy: () => import('./commands/deploy'),

@@ -21,7 +21,39 @@ function importsOf(file: string): { from: string; typeOnly: boolean }[] {
   return [...found, ...required];
 }
 
+/** Where a relative import of `file` lands, as a path under src ('blueprint/load'); undefined for a package. */
+function target(file: string, from: string): string | undefined {
+  if (!from.startsWith('.')) return undefined;
+  return path.relative(SRC, path.resolve(SRC, path.dirname(file), from)).split(path.sep).join('/');
+}
+
+// What plugins may know of the blueprint layer: the catalog interface they describe themselves in and the types
+// of what a blueprint holds; never the loader's internals.
+const BLUEPRINT_INTERFACE = ['blueprint/catalog', 'blueprint/types', 'blueprint/credentials', 'blueprint/errors'];
+
 describe('layers', () => {
+  it('the blueprint layer imports no plugin, catalog or higher layer', () => {
+    const above = ['plugins', 'catalog', 'activities', 'inspect', 'workflows', 'worker', 'client'];
+    const offenders = sources('blueprint').flatMap((f) =>
+      importsOf(f)
+        .filter((i) => above.some((layer) => target(f, i.from)?.startsWith(`${layer}/`) || target(f, i.from) === layer))
+        .map((i) => `${f}: ${i.from}`),
+    );
+    assert.deepEqual(offenders, []);
+  });
+
+  it('plugins import of the blueprint layer only its declared interface, and nothing of the catalog', () => {
+    const offenders = sources('plugins').flatMap((f) =>
+      importsOf(f)
+        .filter((i) => {
+          const to = target(f, i.from);
+          return to !== undefined && ((to.startsWith('blueprint/') && !BLUEPRINT_INTERFACE.includes(to)) || to === 'catalog' || to.startsWith('catalog/'));
+        })
+        .map((i) => `${f}: ${i.from}`),
+    );
+    assert.deepEqual(offenders, []);
+  });
+
   it('no plugin imports or requires a Temporal module', () => {
     const offenders = sources('plugins').flatMap((f) => importsOf(f).filter((i) => i.from.startsWith('@temporalio')).map((i) => `${f}: ${i.from}`));
     assert.deepEqual(offenders, []);
