@@ -1,14 +1,13 @@
 // The certificate authority contract (CaPlugin in src/plugins/types.ts): an automated CA issues a leaf for the
 // CSR's names and key with the chain it hangs from; one a person deals with refuses, with its own error.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import type { IssueRequest, CaPlugin } from '../../src/plugins/types';
 import { certificateAuthority } from '../../src/plugins/open';
 import { findPlugin } from '../../src/plugins/registry';
 import { createCsr, keyMatchesCertificate, parseCertificate, verifyChain } from '../../src/x509';
 import { makeKey } from '../helpers/pki';
-import { CONTRACT_DOMAINS } from './harness';
-import type { Todo } from './server';
+import { CONTRACT_DOMAINS, contractCheck, type Todo } from './harness';
 
 export interface CaUnderTest {
   ca: CaPlugin;
@@ -23,16 +22,7 @@ export type CaSetup = () => Promise<CaUnderTest>;
 
 export function caContract(name: string, setup: CaSetup, todo: Todo = {}): void {
   describe(`CA contract: ${name}`, () => {
-    const check = (title: string, fn: (t: CaUnderTest) => Promise<void>) =>
-      it(title, { todo: todo[title] }, async () => {
-        const target = await setup();
-        try {
-          await fn(target);
-        } finally {
-          await target.ca.close();
-          await target.teardown();
-        }
-      });
+    const check = contractCheck(setup, (t) => t.ca.close(), todo);
     const csrFor = async () => {
       const keyPem = await makeKey();
       const [commonName, ...rest] = CONTRACT_DOMAINS;

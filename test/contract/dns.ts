@@ -2,9 +2,9 @@
 // answers them, read by a resolver that is not the code under test.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import type { DnsProvider } from '../../src/plugins/dns';
-import type { Todo } from './server';
+import { contractCheck, type Todo } from './harness';
 
 export interface DnsUnderTest {
   provider: DnsProvider;
@@ -23,19 +23,12 @@ const challengeValue = (): string => randomBytes(32).toString('base64url');
 export function dnsContract(name: string, setup: DnsSetup, todo: Todo = {}): void {
   describe(`DNS provider contract: ${name}`, () => {
     let count = 0;
-    const check = (title: string, fn: (t: DnsUnderTest, fqdn: string) => Promise<void>) =>
-      it(title, { todo: todo[title] }, async () => {
-        const target = await setup();
-        try {
-          // A name of its own per check: records of one check never meet another's.
-          await fn(target, `_acme-challenge.contract-${process.pid}-${count++}.${target.zone}`);
-        } finally {
-          await target.provider.close();
-          await target.teardown();
-        }
-      });
+    const check = contractCheck(setup, (t) => t.provider.close(), todo);
+    // A name of its own per check: records of one check never meet another's.
+    const nameIn = (zone: string) => `_acme-challenge.contract-${process.pid}-${count++}.${zone}`;
 
-    check('present() resolves with the TXT record served, cleanup() removes it', async ({ provider, txt }, fqdn) => {
+    check('present() resolves with the TXT record served, cleanup() removes it', async ({ provider, txt, zone }) => {
+      const fqdn = nameIn(zone);
       const value = challengeValue();
       assert.deepEqual(await txt(fqdn), []);
       await provider.present(fqdn, value);
@@ -44,7 +37,8 @@ export function dnsContract(name: string, setup: DnsSetup, todo: Todo = {}): voi
       assert.deepEqual(await txt(fqdn), []);
     });
 
-    check('two values at one name are both served, and cleanup() removes exactly one', async ({ provider, txt }, fqdn) => {
+    check('two values at one name are both served, and cleanup() removes exactly one', async ({ provider, txt, zone }) => {
+      const fqdn = nameIn(zone);
       // A wildcard and its apex in one order: two challenges at the same name.
       const [apex, wildcard] = [challengeValue(), challengeValue()];
       await provider.present(fqdn, apex);

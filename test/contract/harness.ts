@@ -3,7 +3,7 @@
 // services are started once per test file, on first use.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after } from 'node:test';
+import { after, it } from 'node:test';
 import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { loadBlueprints } from '../../src/blueprint/load';
 import type { Blueprint } from '../../src/blueprint/types';
@@ -62,7 +62,31 @@ export function sharedService<T>(start: () => Promise<T>, stop: (service: T) => 
   return { get: () => (started ??= start()) };
 }
 
+/** Checks an implementation is known to fail, by title, with the reason: reported as todo so the suite stays green. */
+export type Todo = Record<string, string>;
+
+/**
+ * The `it` of a suite: each check gets a fresh target from `setup` (with the options `options()` gives when it
+ * runs), and the target is closed and torn down whatever the check did.
+ */
+export function contractCheck<O, T extends { teardown(): Promise<void> }>(setup: (options: O) => Promise<T>, close: (target: T) => Promise<void>, todo: Todo) {
+  return (title: string, fn: (target: T) => Promise<void>, options: () => O = () => ({}) as O) =>
+    it(title, { todo: todo[title] }, async () => {
+      const target = await setup(options());
+      try {
+        await fn(target);
+      } finally {
+        await close(target);
+        await target.teardown();
+      }
+    });
+}
+
+/** A file's text, or null when it does not exist: what a setup reads its target with. */
+export const readIfExists = (file: string): Promise<string | null> =>
+  fs.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+
 const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g;
 
-/** The PEM blocks of a text, each trimmed: to compare bundles whatever their line ends between blocks. */
+/** The PEM blocks of a text, without the line ends between them: to compare bundles however they are joined. */
 export const pemBlocks = (text: string): string[] => text.match(PEM_BLOCK) ?? [];

@@ -1,13 +1,10 @@
 // Every server implementation against the server contract. Adding a server plugin = one line below.
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openServer } from '../../src/plugins/open';
 import { startIncapsulaStandIn } from '../helpers/incapsula';
 import { sshServerEntry, startSshd } from '../helpers/sshd';
-import { CONTRACT_DOMAIN, EXAMPLE_PLUGINS, openBlueprint, pemBlocks, sharedService } from './harness';
+import { CONTRACT_DOMAIN, EXAMPLE_PLUGINS, openBlueprint, pemBlocks, readIfExists, sharedService } from './harness';
 import { serverContract, type ServerSetupOptions, type ServerUnderTest } from './server';
-
-const readIfExists = (file: string): Promise<string | null> => fs.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
 
 /** `<folder>/<name>.key` and `.crt`, as local and ssh servers write them. */
 async function pairIn(folder: string) {

@@ -2,12 +2,12 @@
 // in-house, does as a user sees it. The setup reads the target without the plugin (files, the API's state), so
 // a plugin cannot pass by agreeing with itself.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import { PluginConfigError } from '../../src/plugins/errors';
 import type { ServerPlugin } from '../../src/plugins/types';
 import { coverage, keyMatchesCertificate, parseCertificate } from '../../src/x509';
 import { issueLeaf, makeCa, type TestCa, type TestLeaf } from '../helpers/pki';
-import { CONTRACT_DOMAINS, pemBlocks } from './harness';
+import { CONTRACT_DOMAINS, contractCheck, pemBlocks, type Todo } from './harness';
 
 export interface ServerUnderTest {
   server: ServerPlugin;
@@ -27,9 +27,6 @@ export interface ServerSetupOptions {
 
 export type ServerSetup = (options: ServerSetupOptions) => Promise<ServerUnderTest>;
 
-/** Checks an implementation is known to fail, with the reason: reported as todo so the suite stays green. */
-export type Todo = Record<string, string>;
-
 const TOKEN = 'contract_token-0123456789';
 
 export function serverContract(name: string, setup: ServerSetup, todo: Todo = {}): void {
@@ -42,17 +39,7 @@ export function serverContract(name: string, setup: ServerSetup, todo: Todo = {}
     };
     const pairOf = (l: TestLeaf) => ({ key: l.keyPem, certificate: l.certPem, chain: [ca.certPem] });
 
-    /** Runs `check` on a fresh target and always tears it down. */
-    const check = (title: string, fn: (t: ServerUnderTest) => Promise<void>, options: ServerSetupOptions = {}) =>
-      it(title, { todo: todo[title] }, async () => {
-        const target = await setup(options);
-        try {
-          await fn(target);
-        } finally {
-          await target.server.close();
-          await target.teardown();
-        }
-      });
+    const check = contractCheck(setup, (t) => t.server.close(), todo);
 
     /** readCurrent right after deploying `l`: the same pair, or for a reporting server the same names and expiry. */
     async function assertCurrentIs(t: ServerUnderTest, l: TestLeaf): Promise<void> {
@@ -111,7 +98,7 @@ export function serverContract(name: string, setup: ServerSetup, todo: Todo = {}
         const current = await t.server.readCurrent();
         if (current && !('reported' in current)) assert.deepEqual(pemBlocks(current.certificate), pemBlocks(back.certificate));
       },
-      { fullChain: true },
+      () => ({ fullChain: true }),
     );
 
     check('without the full chain, the leaf stands alone or is followed by exactly the chain', async (t) => {

@@ -1,11 +1,11 @@
 // The storage contract (StoragePlugin in src/plugins/types.ts): where key, CSR and certificate live between
 // cycles, and the CA files named exactly as AutoSSL names them.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../../src/blueprint/types';
 import type { StoragePlugin } from '../../src/plugins/types';
 import { makeKey } from '../helpers/pki';
-import type { Todo } from './server';
+import { contractCheck, type Todo } from './harness';
 
 export interface StorageUnderTest {
   storage: StoragePlugin;
@@ -23,16 +23,7 @@ const NAME = 'contract.example.test';
 
 export function storageContract(name: string, setup: StorageSetup, todo: Todo = {}): void {
   describe(`storage contract: ${name}`, () => {
-    const check = (title: string, fn: (t: StorageUnderTest) => Promise<void>, data?: ArtifactKind[]) =>
-      it(title, { todo: todo[title] }, async () => {
-        const target = await setup({ data });
-        try {
-          await fn(target);
-        } finally {
-          await target.storage.close();
-          await target.teardown();
-        }
-      });
+    const check = contractCheck(setup, (t) => t.storage.close(), todo);
     const content = async (kind: ArtifactKind, tag: string) => (kind === 'key' ? makeKey() : `${kind} ${tag}\n`);
 
     check('get() is null for every kind when nothing is stored', async ({ storage }) => {
@@ -91,7 +82,7 @@ export function storageContract(name: string, setup: StorageSetup, todo: Todo = 
       async ({ storage }) => {
         for (const kind of ARTIFACT_KINDS) assert.equal(storage.stores(kind), kind === 'crt' || kind === 'csr', kind);
       },
-      ['crt', 'csr'],
+      () => ({ data: ['crt', 'csr'] }),
     );
 
     check('keys are stored readable by the owner only', async ({ storage, mode }) => {

@@ -2,10 +2,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openStorage, openTracking } from '../../src/plugins/open';
-import { CONTRACT_DOMAIN, FIXTURE_PLUGINS, openBlueprint } from './harness';
+import { CONTRACT_DOMAIN, FIXTURE_PLUGINS, openBlueprint, readIfExists } from './harness';
 import { trackingContract, type TrackingUnderTest } from './tracking';
 
-const readIfExists = (file: string): Promise<string> => fs.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
+const readText = async (file: string): Promise<string> => (await readIfExists(file)) ?? '';
 const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '');
 
 /** The blueprint's tracking, writing to `<dir>/record/<file of the certificate>`; its storage holds the key. */
@@ -21,10 +21,10 @@ async function trackingOf(tracking: (dir: string) => Record<string, unknown>, fi
   const record = path.join(opened.dir, 'record');
   return {
     tracking: plugin,
-    entries: async (certificate) => lines(await readIfExists(path.join(record, fileOf(certificate)))),
+    entries: async (certificate) => lines(await readText(path.join(record, fileOf(certificate)))),
     written: async () => {
       const files = await fs.readdir(record).catch(() => []);
-      return (await Promise.all(files.map((f) => readIfExists(path.join(record, f))))).join('\n');
+      return (await Promise.all(files.map((f) => readText(path.join(record, f))))).join('\n');
     },
     teardown: async () => {
       await storage.close();

@@ -1,11 +1,10 @@
 // The tracking contract (TrackingPlugin in src/plugins/types.ts): each step of a renewal becomes one more entry
 // of the certificate's record, public data only.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 import type { TrackingEntry, TrackingPlugin } from '../../src/plugins/types';
 import { issueLeaf, makeCa, type TestLeaf } from '../helpers/pki';
-import { CONTRACT_DOMAIN, CONTRACT_DOMAINS } from './harness';
-import type { Todo } from './server';
+import { CONTRACT_DOMAIN, CONTRACT_DOMAINS, contractCheck, type Todo } from './harness';
 
 export interface TrackingUnderTest {
   tracking: TrackingPlugin;
@@ -22,17 +21,11 @@ export type TrackingSetup = (options: { storedKey: string }) => Promise<Tracking
 export function trackingContract(name: string, setup: TrackingSetup, todo: Todo = {}): void {
   describe(`tracking contract: ${name}`, () => {
     let leaf: TestLeaf;
-    const check = (title: string, fn: (t: TrackingUnderTest) => Promise<void>) =>
-      it(title, { todo: todo[title] }, async () => {
-        leaf ??= await issueLeaf(await makeCa(), { domains: CONTRACT_DOMAINS });
-        const target = await setup({ storedKey: leaf.keyPem });
-        try {
-          await fn(target);
-        } finally {
-          await target.tracking.close();
-          await target.teardown();
-        }
-      });
+    before(async () => {
+      leaf = await issueLeaf(await makeCa(), { domains: CONTRACT_DOMAINS });
+    });
+    const check = contractCheck(setup, (t) => t.tracking.close(), todo);
+    const withStoredKey = () => ({ storedKey: leaf.keyPem });
     const entry = (step: string, extra: Partial<TrackingEntry> = {}): TrackingEntry => ({
       time: new Date().toISOString(),
       workflow_id: `cert:${CONTRACT_DOMAIN}`,
@@ -53,7 +46,7 @@ export function trackingContract(name: string, setup: TrackingSetup, todo: Todo 
       assert.equal(both.length, 2);
       assert.equal(both[0], first[0], 'the first entry is untouched');
       assert.match(both[1], /certificate-issued/);
-    });
+    }, withStoredKey);
 
     check('record() never writes a private key', async ({ tracking, written }) => {
       await tracking.record(entry('csr-created', { csr: leaf.csrPem }));
@@ -63,6 +56,6 @@ export function trackingContract(name: string, setup: TrackingSetup, todo: Todo 
       assert.doesNotMatch(all, /PRIVATE KEY/);
       // Base64 survives JSON and other escaping: a line of the stored key is found in any encoding of it.
       assert.ok(!all.includes(leaf.keyPem.split('\n')[1]), 'the stored key appears in the record');
-    });
+    }, withStoredKey);
   });
 }
