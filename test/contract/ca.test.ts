@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ManualCaError } from '../../src/plugins/errors';
-import { openCa, openServer } from '../../src/plugins/open';
+import { openCa, openServer } from '../../src/catalog/open';
 import type { ServerPlugin } from '../../src/plugins/types';
 import { serveAcmeDirs, startPebble } from '../helpers/pebble';
 import { makeTempDir } from '../helpers/pki';

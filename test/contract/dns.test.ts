@@ -1,6 +1,6 @@
 // Every DNS provider against the DNS provider contract. Adding a provider = one line below.
 import { openDnsProvider } from '../../src/plugins/dns';
-import { certificateAuthority, pluginContext } from '../../src/plugins/open';
+import { certificateAuthority, pluginContext } from '../../src/catalog/open';
 import { startBind } from '../helpers/bind';
 import { openBlueprint, sharedService } from './harness';
 import { dnsContract, type DnsUnderTest } from './dns';

@@ -5,9 +5,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, it } from 'node:test';
 import { createCredentialResolver } from '../../src/blueprint/credentials';
-import { loadBlueprints } from '../../src/blueprint/load';
+import { loadBlueprints } from '../../src/catalog';
 import type { Blueprint } from '../../src/blueprint/types';
-import type { PluginEnvironment } from '../../src/plugins/open';
+import type { PluginEnvironment } from '../../src/catalog/open';
 import { makeTempDir, writeBlueprint } from '../helpers/pki';
 
 /** The in-house plugin modules of the tests and the example one, by absolute path (a blueprint `type`). */

@@ -1,6 +1,6 @@
 // Every server implementation against the server contract. Adding a server plugin = one line below.
 import path from 'node:path';
-import { openServer } from '../../src/plugins/open';
+import { openServer } from '../../src/catalog/open';
 import { startIncapsulaStandIn } from '../helpers/incapsula';
 import { sshServerEntry, startSshd } from '../helpers/sshd';
 import { CONTRACT_DOMAIN, EXAMPLE_PLUGINS, openBlueprint, pemBlocks, readIfExists, sharedService } from './harness';

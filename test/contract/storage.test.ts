@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ArtifactKind } from '../../src/blueprint/types';
-import { openStorage } from '../../src/plugins/open';
+import { openStorage } from '../../src/catalog/open';
 import { isolateGit, startGitHttp } from '../helpers/git-http';
 import { makeTempDir } from '../helpers/pki';
 import { openBlueprint, sharedService } from './harness';

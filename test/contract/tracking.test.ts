@@ -1,7 +1,7 @@
 // Every tracking implementation against the tracking contract. Adding a tracking plugin = one line below.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { openStorage, openTracking } from '../../src/plugins/open';
+import { openStorage, openTracking } from '../../src/catalog/open';
 import { CONTRACT_DOMAIN, FIXTURE_PLUGINS, openBlueprint, readIfExists } from './harness';
 import { trackingContract, type TrackingUnderTest } from './tracking';
 
