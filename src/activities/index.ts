@@ -10,6 +10,7 @@ import { inspect, serverFacts } from '../inspect/inspect';
 import { RateLimitedError } from '../plugins/ca/rate-limited';
 import { PluginConfigError } from '../plugins/errors';
 import { findPlugin } from '../catalog';
+import { deployPair } from '../plugins/deploy-pair';
 import { certificateAuthority, openCa, openServer, openStorage, using, type PluginEnvironment } from '../catalog/open';
 import type { ActivityScope, CaPlugin, IssuedCertificate, ServerPlugin, StoragePlugin } from '../plugins/types';
 import type { NotifyEvent, TrackEvent } from '../workflows/definitions';
@@ -167,7 +168,7 @@ export function createActivities(workerEnv: PluginEnvironment) {
       }
       if (!keyMatchesCertificate(pair.key, leaf)) throw new CertificateRejected(`stored key and certificate ${serial} of '${blueprint.name}' do not match`);
       const deploy = async (server: ServerPlugin) => {
-        await heartbeating(() => undefined, () => server.deploy({ key: pair.key!, certificate: leaf, chain }));
+        await heartbeating(() => undefined, () => server.deploy(deployPair({ key: pair.key!, certificate: leaf, chain })));
         return serverFacts(blueprint, serverId, server);
       };
       return using(await openServer(blueprint, serverId, env), deploy);

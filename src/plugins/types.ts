@@ -22,13 +22,24 @@ export interface ReportedCertificate {
  */
 export type CurrentCertificate = { certificate: string; key: string | null } | { reported: ReportedCertificate } | null;
 
+/** What a server deploys, PEM text assembled once before the deploy. The key never leaves the worker. */
+export interface DeployPair {
+  key: string;
+  /** The leaf alone. */
+  certificate: string;
+  /** Intermediates (and possibly the root) in order. */
+  chain: string[];
+  /** The leaf then the chain as one file's text, for servers that deploy the full chain (`deploy_full_chain`). */
+  fullChain: string;
+}
+
 export interface ServerPlugin {
   readonly spec: ServerSpec;
   /** One line a person recognises: `local:/etc/ssl/site`, `ssh:deploy@web-1:22:/etc/ssl`. */
   describe(): string;
   readCurrent(): Promise<CurrentCertificate>;
   /** Writes key and certificate atomically; on failure the previous pair stays in place. */
-  deploy(pair: { key: string; certificate: string; chain: string[] }): Promise<void>;
+  deploy(pair: DeployPair): Promise<void>;
   /**
    * HTTP-01: serve `content` at `/.well-known/acme-challenge/<token>` (the server's `acme_dir`). Absent on servers
    * that serve no files (a proxy in front of the real servers); both or neither.

@@ -33,6 +33,9 @@ const parsed = new BoundedCache<string, X509Certificate>(4096);
 const infos = new BoundedCache<string, CertificateInfo>(4096);
 
 /** Every CERTIFICATE block of a text (bundle, full chain), each re-wrapped as canonical PEM. */
+/** PEM blocks as one file's text: each on its own lines, in order (a leaf then its chain). */
+export const joinPem = (pems: readonly string[]): string => pems.map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join('');
+
 export function splitPemCertificates(text: string): string[] {
   return [...text.matchAll(PEM_BLOCK)].map((m) => {
     const base64 = blockBase64(m[1]);

@@ -8,6 +8,7 @@ import type { ServerPlugin } from '../../src/plugins/types';
 import { coverage, keyMatchesCertificate, parseCertificate } from '../../src/x509';
 import { issueLeaf, makeCa, type TestCa, type TestLeaf } from '../helpers/pki';
 import { CONTRACT_DOMAINS, contractCheck, pemBlocks, type Todo } from './harness';
+import { deployPair } from '../../src/plugins/deploy-pair';
 
 export interface ServerUnderTest {
   server: ServerPlugin;
@@ -37,7 +38,7 @@ export function serverContract(name: string, setup: ServerSetup, todo: Todo = {}
       ca ??= await makeCa({ commonName: 'autossl contract CA' });
       return (leaves[i] ??= await issueLeaf(ca, { domains: CONTRACT_DOMAINS }));
     };
-    const pairOf = (l: TestLeaf) => ({ key: l.keyPem, certificate: l.certPem, chain: [ca.certPem] });
+    const pairOf = (l: TestLeaf) => deployPair({ key: l.keyPem, certificate: l.certPem, chain: [ca.certPem] });
 
     const check = contractCheck(setup, (t) => t.server.close(), todo);
 

@@ -16,6 +16,7 @@ import type { CertificateFacts } from '../../src/inspect/facts';
 import { openServer, openStorage, using, type PluginEnvironment } from '../../src/catalog/open';
 import { REPO, runCli, snapshot, type CliResult } from '../helpers/cli';
 import { daysAgo, issueLeaf, makeKey, makeTempDir, writeBlueprint } from '../helpers/pki';
+import { deployPair } from '../../src/plugins/deploy-pair';
 
 const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -138,7 +139,7 @@ async function installPair(site: Site, pair: { keyPem: string; certPem: string; 
     await s.put(NAME, 'crt', [pair.certPem, ...pair.chain].join(''));
   });
   for (const server of blueprint.servers) {
-    await using(await openServer(blueprint, server.id, pluginEnv), (s) => s.deploy({ key: pair.keyPem, certificate: pair.certPem, chain: pair.chain }));
+    await using(await openServer(blueprint, server.id, pluginEnv), (s) => s.deploy(deployPair({ key: pair.keyPem, certificate: pair.certPem, chain: pair.chain })));
   }
 }
 

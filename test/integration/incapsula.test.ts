@@ -22,6 +22,7 @@ import { startIncapsulaStandIn, UPLOAD_PATH, type IncapsulaStandIn } from '../he
 import { everyString, startLifecycleHarness, type LifecycleHarness } from '../helpers/lifecycle';
 import { serveAcmeDirs, startPebble } from '../helpers/pebble';
 import { issueLeaf, makeCa, makeTempDir } from '../helpers/pki';
+import { deployPair } from '../../src/plugins/deploy-pair';
 
 const API_ID = '31337';
 const API_KEY = '6f4d1878-f2c6-446b-8932-636b8f1705a7';
@@ -115,7 +116,7 @@ ${opts.more ?? ''}`,
     const wrong = { INCAPSULA_API_ID: API_ID, INCAPSULA_API_KEY: 'not-the-key' };
     for (const action of ['read', 'deploy'] as const) {
       const before = requestsFor(1002).length;
-      const attempt = using(await site(b, env(wrong)), async (s) => (action === 'read' ? s.readCurrent() : s.deploy(await pair('locked.example.test'))));
+      const attempt = using(await site(b, env(wrong)), async (s) => (action === 'read' ? s.readCurrent() : s.deploy(deployPair(await pair('locked.example.test')))));
       await assert.rejects(attempt, (err: unknown) => {
         assert.ok(err instanceof PluginConfigError, String(err));
         assert.match(err.message, /res 9411: Authentication missing or invalid \(authentication missing or invalid: check the api_id and api_key/);
@@ -142,7 +143,7 @@ ${opts.more ?? ''}`,
     const b = await blueprint('flaky.example.test', 1003);
     const deployed = await pair('flaky.example.test');
     api.failNext(1003, 'upload', 2);
-    await using(await site(b), (s) => s.deploy(deployed));
+    await using(await site(b), (s) => s.deploy(deployPair(deployed)));
     assert.deepEqual(requestsFor(1003).map((r) => [r.path, r.res]), [[UPLOAD_PATH, 3015], [UPLOAD_PATH, 3015], [UPLOAD_PATH, 0]]);
     assert.deepEqual(api.problems, []);
     assert.equal(siteState.custom?.certificate, `${deployed.certificate}${deployed.chain[0]}`);

@@ -10,6 +10,7 @@ import { PluginConfigError, PluginIoError } from '../../src/plugins/errors';
 import { deployPairAtomic, localFileOps, type AtomicFileOps } from '../../src/plugins/fs-atomic';
 import { createLocalServer } from '../../src/plugins/servers/local';
 import type { PluginContext } from '../../src/plugins/types';
+import { deployPair } from '../../src/plugins/deploy-pair';
 
 // The plugins treat PEM as text, so opaque blocks are enough here.
 const pem = (label: string, body: string): string => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
@@ -51,7 +52,7 @@ describe('local server deploy', () => {
   test('writes the key readable by the owner only and the certificate world-readable, creating folders', async () => {
     const dir = path.join(root, 'etc', 'ssl', 'site');
     const srv = await server({ path: dir });
-    await withUmask(0o077, () => srv.deploy({ key: KEY_NEW, certificate: CRT_NEW, chain: [pem('CERTIFICATE', 'ca')] }));
+    await withUmask(0o077, () => srv.deploy(deployPair({ key: KEY_NEW, certificate: CRT_NEW, chain: [pem('CERTIFICATE', 'ca')] })));
 
     assert.equal(await read(path.join(dir, 'site.key')), KEY_NEW);
     assert.equal(await read(path.join(dir, 'site.crt')), CRT_NEW, 'without deploy_full_chain only the leaf');
@@ -66,15 +67,15 @@ describe('local server deploy', () => {
     const srv = await server({ path: root, deploy_full_chain: true });
     const leaf = pem('CERTIFICATE', 'leaf').trimEnd();
     const chain = [pem('CERTIFICATE', 'intermediate').trimEnd(), pem('CERTIFICATE', 'root')];
-    await srv.deploy({ key: KEY_NEW, certificate: leaf, chain });
+    await srv.deploy(deployPair({ key: KEY_NEW, certificate: leaf, chain }));
 
     assert.equal(await read(path.join(root, 'site.crt')), `${leaf}\n${chain[0]}\n${chain[1]}`);
   });
 
   test('a second deploy replaces both files and leaves nothing behind', async () => {
     const srv = await server({ path: root });
-    await srv.deploy({ key: KEY_OLD, certificate: CRT_OLD, chain: [] });
-    await srv.deploy({ key: KEY_NEW, certificate: CRT_NEW, chain: [] });
+    await srv.deploy(deployPair({ key: KEY_OLD, certificate: CRT_OLD, chain: [] }));
+    await srv.deploy(deployPair({ key: KEY_NEW, certificate: CRT_NEW, chain: [] }));
 
     assert.deepEqual(await srv.readCurrent(), { certificate: CRT_NEW, key: KEY_NEW });
     assert.deepEqual(await leftovers(root), []);
@@ -86,16 +87,16 @@ describe('local server deploy', () => {
     const key = path.join(root, 'site.key');
     const crt = path.join(root, 'site.crt');
     const inodes = async () => [(await fs.stat(key)).ino, (await fs.stat(crt)).ino];
-    await srv.deploy({ key: KEY_NEW, certificate: CRT_NEW, chain: [] });
+    await srv.deploy(deployPair({ key: KEY_NEW, certificate: CRT_NEW, chain: [] }));
     const first = await inodes();
-    await srv.deploy({ key: KEY_NEW, certificate: CRT_NEW, chain: [] });
+    await srv.deploy(deployPair({ key: KEY_NEW, certificate: CRT_NEW, chain: [] }));
     assert.deepEqual(await inodes(), first, 'same pair: the files are not replaced');
 
     await fs.chmod(key, 0o644);
-    await srv.deploy({ key: KEY_NEW, certificate: CRT_NEW, chain: [] });
+    await srv.deploy(deployPair({ key: KEY_NEW, certificate: CRT_NEW, chain: [] }));
     assert.equal(await mode(key), 0o600, 'a key left readable by others is written again');
     await fs.writeFile(crt, CRT_OLD);
-    await srv.deploy({ key: KEY_NEW, certificate: CRT_NEW, chain: [] });
+    await srv.deploy(deployPair({ key: KEY_NEW, certificate: CRT_NEW, chain: [] }));
     assert.deepEqual(await srv.readCurrent(), { certificate: CRT_NEW, key: KEY_NEW });
     assert.deepEqual(await leftovers(root), []);
   });
@@ -105,7 +106,7 @@ describe('local server deploy', () => {
     await fs.mkdir(path.join(root, 'site.crt'));
     const srv = await server({ path: root });
 
-    const err = await srv.deploy({ key: KEY_NEW, certificate: CRT_NEW, chain: [] }).then(
+    const err = await srv.deploy(deployPair({ key: KEY_NEW, certificate: CRT_NEW, chain: [] })).then(
       () => assert.fail('deploy succeeded'),
       (e: unknown) => e,
     );
@@ -122,7 +123,7 @@ describe('local server deploy', () => {
 
   test('an immutable certificate (which root cannot override) fails the deploy with the previous pair in place', async (t) => {
     const srv = await server({ path: root });
-    await srv.deploy({ key: KEY_OLD, certificate: CRT_OLD, chain: [] });
+    await srv.deploy(deployPair({ key: KEY_OLD, certificate: CRT_OLD, chain: [] }));
     const crt = path.join(root, 'site.crt');
     try {
       execFileSync('chattr', ['+i', crt], { stdio: 'ignore' });
@@ -131,7 +132,7 @@ describe('local server deploy', () => {
       return;
     }
     try {
-      await assert.rejects(srv.deploy({ key: KEY_NEW, certificate: CRT_NEW, chain: [] }), PluginIoError);
+      await assert.rejects(srv.deploy(deployPair({ key: KEY_NEW, certificate: CRT_NEW, chain: [] })), PluginIoError);
     } finally {
       execFileSync('chattr', ['-i', crt]);
     }
@@ -217,7 +218,7 @@ describe('local server readCurrent', () => {
 
   test('returns both files as deployed', async () => {
     const srv = await server({ path: root });
-    await srv.deploy({ key: KEY_OLD, certificate: CRT_OLD, chain: [] });
+    await srv.deploy(deployPair({ key: KEY_OLD, certificate: CRT_OLD, chain: [] }));
     assert.deepEqual(await srv.readCurrent(), { certificate: CRT_OLD, key: KEY_OLD });
   });
 });

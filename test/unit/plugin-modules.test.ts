@@ -12,6 +12,7 @@ import { BlueprintError, formatIssue } from '../../src/blueprint/errors';
 import { loadBlueprints } from '../../src/catalog';
 import { openServer, using, type PluginEnvironment } from '../../src/catalog/open';
 import { issueLeaf, makeCa, makeTempDir, writeBlueprint } from '../helpers/pki';
+import { deployPair } from '../../src/plugins/deploy-pair';
 
 const PLUGINS = path.resolve(__dirname, '../../../test/fixtures/plugins');
 const plugins: PluginEnvironment = { staging: false, credentialsFor: (b) => createCredentialResolver({ specs: b.credentials, env: {} }) };
@@ -56,7 +57,7 @@ tracking:
     await using(await openServer(b, b.servers[0].id, plugins), async (server) => {
       assert.equal(server.describe(), `pem-bundle:${dir}/proxy/inhouse.test.pem`);
       assert.equal(await server.readCurrent(), null);
-      await server.deploy({ key: leaf.keyPem, certificate: leaf.certPem, chain: [ca.certPem] });
+      await server.deploy(deployPair({ key: leaf.keyPem, certificate: leaf.certPem, chain: [ca.certPem] }));
       assert.deepEqual(await server.readCurrent(), { key: leaf.keyPem, certificate: leaf.certPem + ca.certPem });
     });
 

@@ -14,7 +14,8 @@ import { shellQuote } from '../shell';
 import { FOLDER_MODE, KEY_FILE_MODE, PUBLIC_FILE_MODE, assertFileName, deployFilesOnce, writeFileAtomic, type AtomicFileOps } from '../fs-atomic';
 import { fingerprint, hostKeyAlgorithms, judgeHostKey, keyType, knownHostsName, knownKeysFor, normaliseFingerprint, type KnownKey } from '../ssh-host-key';
 import { formatEndpoint, parseEndpoint, servedCertificate, type Endpoint } from '../tls-probe';
-import type { PluginContext, ServerFactory, ServerPlugin } from '../types';
+import { joinPem } from '../../x509';
+import type { DeployPair, PluginContext, ServerFactory, ServerPlugin } from '../types';
 
 export const createSshServer: ServerFactory = (spec, ctx) => new SshServer(spec, ctx);
 
@@ -183,15 +184,15 @@ class SshServer implements ServerPlugin {
     });
   }
 
-  async deploy(pair: { key: string; certificate: string; chain: string[] }): Promise<void> {
-    const parts = this.spec.parameters.deploy_full_chain === true ? [pair.certificate, ...pair.chain] : [pair.certificate];
+  async deploy(pair: DeployPair): Promise<void> {
+    const certificate = this.spec.parameters.deploy_full_chain === true ? pair.fullChain : joinPem([pair.certificate]);
     await this.run(async (session) => {
       // A retried deploy finds its files in place and only reloads and verifies again.
       await deployFilesOnce(
         this.subject,
         [
           { path: this.file('key'), content: pair.key, mode: this.settings.keyMode },
-          { path: this.file('crt'), content: parts.map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join(''), mode: this.settings.certMode },
+          { path: this.file('crt'), content: certificate, mode: this.settings.certMode },
         ],
         this.fileOps(session, this.settings.ownership),
       );

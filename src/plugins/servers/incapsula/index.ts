@@ -9,10 +9,10 @@ import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerSpec } from '../../../blueprint/types';
 import { configuredChain } from '../../../inspect/certificate';
-import { splitPemCertificates } from '../../../x509';
+import { joinPem, splitPemCertificates } from '../../../x509';
 import { PluginConfigError, PluginError, PluginIoError, errnoCode } from '../../errors';
 import { parameters, type IncapsulaParameters } from './spec';
-import type { CurrentCertificate, PluginContext, ReportedCertificate, ServerFactory, ServerPlugin } from '../../types';
+import type { CurrentCertificate, DeployPair, PluginContext, ReportedCertificate, ServerFactory, ServerPlugin } from '../../types';
 
 export const createIncapsulaSite: ServerFactory<IncapsulaParameters> = async (spec, ctx) => {
   const settings = await readSettings(spec);
@@ -90,7 +90,7 @@ export function uploadForm(siteId: number, pair: { key: string; certificate: str
   const key = createPrivateKey(pair.key);
   const ec = key.asymmetricKeyType === 'ec';
   const keyPem = key.export({ format: 'pem', type: ec ? 'sec1' : 'pkcs1' }) as string;
-  const bundle = [pair.certificate, ...pair.chain].map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join('');
+  const bundle = joinPem([pair.certificate, ...pair.chain]);
   const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
   return { site_id: String(siteId), certificate: b64(bundle), private_key: b64(keyPem), ...(ec && { auth_type: 'ECC' }) };
 }
@@ -186,7 +186,7 @@ class IncapsulaSite implements ServerPlugin {
     return reported && { reported };
   }
 
-  async deploy(pair: { key: string; certificate: string; chain: string[] }): Promise<void> {
+  async deploy(pair: DeployPair): Promise<void> {
     const chain = completeChain(pair.chain, configuredChain(this.ctx.blueprint));
     if (chain.length === 0) {
       throw new PluginConfigError(this.subject, 'Incapsula needs the full chain with the certificate, but no chain of trust is configured or delivered');

@@ -6,7 +6,8 @@ import type { ServerSpec } from '../../../blueprint/types';
 import { assertChallengeToken } from '../../challenge';
 import { PluginConfigError, fsError } from '../../errors';
 import { PUBLIC_FILE_MODE, assertFileName, deployPairAtomic, readFileIfExists, writeFileAtomic } from '../../fs-atomic';
-import type { ServerFactory, ServerPlugin } from '../../types';
+import { joinPem } from '../../../x509';
+import type { DeployPair, ServerFactory, ServerPlugin } from '../../types';
 
 export const createLocalServer: ServerFactory = (spec) => new LocalServer(spec);
 
@@ -34,13 +35,12 @@ class LocalServer implements ServerPlugin {
     return { certificate, key: await readFileIfExists(this.subject, this.file('key')) };
   }
 
-  async deploy(pair: { key: string; certificate: string; chain: string[] }): Promise<void> {
-    const parts = this.spec.parameters.deploy_full_chain === true ? [pair.certificate, ...pair.chain] : [pair.certificate];
+  async deploy(pair: DeployPair): Promise<void> {
     await deployPairAtomic(this.subject, {
       keyPath: this.file('key'),
       key: pair.key,
       certificatePath: this.file('crt'),
-      certificate: parts.map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join(''),
+      certificate: this.spec.parameters.deploy_full_chain === true ? pair.fullChain : joinPem([pair.certificate]),
     });
   }
 
