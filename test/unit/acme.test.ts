@@ -18,8 +18,8 @@ import { createCredentialResolver } from '../../src/blueprint/credentials';
 import { loadBlueprints } from '../../src/catalog';
 import type { Blueprint } from '../../src/blueprint/types';
 import { ariCertId, parseRenewalInfo } from '../../src/plugins/ca/acme/ari';
-import { acmeRenewalWindow, createAcmeCa } from '../../src/plugins/ca/acme';
-import { pluginContext, type PluginEnvironment } from '../../src/catalog/open';
+import { acmeRenewalWindow } from '../../src/plugins/ca/acme';
+import { create, pluginContext, type PluginEnvironment } from '../../src/catalog/open';
 import type { IssuedCertificate, ServerPlugin } from '../../src/plugins/types';
 import {
   AuthorityKeyIdentifierExtension,
@@ -187,7 +187,7 @@ storage: { type: local, parameters: { path: ${dir}/storage } }
     stub.directoryRequests.length = 0;
     assert.ok(await acmeRenewalWindow(at(`${stub.base}/dir`), ctx, leaf), "a directory URL such as Pebble's");
     assert.deepEqual(stub.directoryRequests, ['/dir/directory', '/dir', '/dir']);
-    const acmeCa = await createAcmeCa(at(`${stub.base}/nothing`), ctx);
+    const acmeCa = await create('ca', ca.type, at(`${stub.base}/nothing`), ctx);
     await assert.rejects(acmeCa.issue({ csr: '', blueprint, servers: [] }), {
       name: 'PluginConfigError',
       message: `certificate authority 'Stub' (acme): acme_api.production: no ACME directory at ${stub.base}/nothing/directory (AutoSSL's rule) nor at ${stub.base}/nothing`,

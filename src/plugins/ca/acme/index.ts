@@ -18,6 +18,9 @@ import type { CaFactory, IssuedCertificate, IssueRequest, PluginContext, Storage
 import { ariCertId, fetchRenewalWindow } from './ari';
 import { AcmeProblem, AcmeUnreachable, acmeGet, acmeTransport } from './transport';
 import { RateLimitedError } from '../rate-limited';
+import type { AcmeParameters } from './spec';
+
+type AcmeSpec = CertificateAuthoritySpec & { parameters: AcmeParameters };
 
 type ChallengeType = 'http-01' | 'dns-01';
 
@@ -47,7 +50,7 @@ export const POLLING = { backoffAttempts: 12, backoffMin: 250, backoffMax: 10_00
 
 const subjectOf = (spec: CertificateAuthoritySpec) => `certificate authority '${spec.name}' (acme)`;
 
-export const createAcmeCa: CaFactory = async (spec, ctx) => {
+export const createAcmeCa: CaFactory<AcmeParameters> = async (spec, ctx) => {
   const subject = subjectOf(spec);
   if (!spec.storage) throw new PluginConfigError(subject, 'has no storage: the ACME account key is kept there');
   const settings = await readSettings(spec, ctx, subject);
@@ -81,7 +84,8 @@ export const createAcmeCa: CaFactory = async (spec, ctx) => {
 export async function acmeRenewalWindow(spec: CertificateAuthoritySpec, ctx: PluginContext, certificatePem: string): Promise<RenewalWindow | undefined> {
   let transport: ReturnType<typeof acmeTransport> | undefined;
   try {
-    const settings = await readSettings(spec, ctx, subjectOf(spec));
+    // Inspection passes the CA as the loader checked it; ACME's parameters have no defaults to add.
+    const settings = await readSettings(spec as AcmeSpec, ctx, subjectOf(spec));
     transport = acmeTransport({ caBundle: settings.caBundle, timeoutMs: 10_000 });
     return await transport.run(async () => {
       const { data } = await acmeGet<Directory>(await directoryUrlOf(settings, subjectOf(spec)));
@@ -368,7 +372,7 @@ function classify(err: unknown, subject: string): unknown {
   return new PluginIoError(subject, messageOf(err), undefined, { cause: err });
 }
 
-async function readSettings(spec: CertificateAuthoritySpec, ctx: PluginContext, subject: string): Promise<AcmeSettings> {
+async function readSettings(spec: AcmeSpec, ctx: PluginContext, subject: string): Promise<AcmeSettings> {
   const p = spec.parameters;
   const which = ctx.staging ? 'staging' : 'production';
   const written = spec.acmeApi?.[which];
@@ -384,7 +388,6 @@ async function readSettings(spec: CertificateAuthoritySpec, ctx: PluginContext, 
   const bundlePath = p.ca_bundle;
   let caBundle: string | undefined;
   if (bundlePath !== undefined) {
-    if (typeof bundlePath !== 'string' || bundlePath === '') throw new PluginConfigError(subject, 'ca_bundle must be a file path');
     try {
       caBundle = await readFile(bundlePath, 'utf8');
     } catch (err) {
@@ -394,9 +397,7 @@ async function readSettings(spec: CertificateAuthoritySpec, ctx: PluginContext, 
   }
 
   const challenge = p.challenge as ChallengeType | undefined;
-  if (challenge !== undefined && challenge !== 'http-01' && challenge !== 'dns-01') throw new PluginConfigError(subject, "challenge must be 'http-01' or 'dns-01'");
   const eab = p.eab_credentials;
-  if (eab !== undefined && (typeof eab !== 'string' || eab === '')) throw new PluginConfigError(subject, 'eab_credentials must name a credential');
   const accountKeyName = spec.storage?.name;
   if (!accountKeyName) throw new PluginConfigError(subject, 'needs storage.name: the name of the ACME account key in the CA storage');
   return {
@@ -405,7 +406,7 @@ async function readSettings(spec: CertificateAuthoritySpec, ctx: PluginContext, 
     ...(caBundle !== undefined && { caBundle }),
     ...(spec.contactEmail && { contactEmail: spec.contactEmail }),
     accountKeyName,
-    ...(eab !== undefined && { eabCredentials: eab as string }),
+    ...(eab !== undefined && { eabCredentials: eab }),
     ...(challenge !== undefined && { challenge }),
   };
 }
