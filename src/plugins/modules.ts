@@ -3,6 +3,7 @@
 // plugin definition (category, parameter specs, factory); it is loaded when blueprints load, so its parameters are
 // validated with file and line like a built-in's, and again by path on the worker that uses it.
 import path from 'node:path';
+import { ClassifiedError } from '../errors';
 import { messageOf } from './errors';
 import type { CatalogEntry, ParameterSpec, PluginCategory } from './registry';
 import type { CaFactory, ServerFactory, StorageFactory, TrackingFactory } from './types';
@@ -20,8 +21,8 @@ export interface PluginDefinition {
 }
 
 /** A module reference could not be loaded or does not define a plugin of the kind expected. */
-export class PluginModuleError extends Error {
-  override name = 'PluginModuleError';
+export class PluginModuleError extends ClassifiedError {
+  override readonly name = 'PluginModuleError';
 }
 
 /**
