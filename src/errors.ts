@@ -69,18 +69,19 @@ export abstract class ClassifiedError extends Error implements Classification {
   }
 }
 
-export function classify(err: unknown): Classification {
-  return err instanceof ClassifiedError ? err : UNCLASSIFIED;
-}
-
 const isErrorName = (name: string): name is ErrorName => Object.hasOwn(ERROR_CLASSES, name);
 
 /**
- * The classification of a failure known only by its type name (a Temporal failure's `type`), e.g. one an older
- * worker sent without details.
+ * The classification of an error known only by its name: a Temporal failure's `type` (one an older worker sent
+ * without details), or an error of another copy of these classes (an in-house plugin's own autossl install).
  */
 export function classifyName(name: string | undefined | null): Classification {
   return name && isErrorName(name) ? ERROR_CLASSES[name] : UNCLASSIFIED;
+}
+
+export function classify(err: unknown): Classification {
+  if (err instanceof ClassifiedError) return err;
+  return err instanceof Error ? classifyName(err.name) : UNCLASSIFIED;
 }
 
 /** What the activity layer puts in a failure's details: the reason code, nothing else. */

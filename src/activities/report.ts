@@ -48,6 +48,7 @@ export async function sendNotification(blueprint: Blueprint, event: NotifyEvent,
     ...(event.notAfter && { notAfter: event.notAfter }),
     ...(event.csrLocation && { csrLocation: event.csrLocation }),
     servers: event.servers,
+    ...(event.failed && { failed: event.failed }),
     workflowId,
     at: event.at,
   });
