@@ -62,9 +62,12 @@ describe('certificate lifecycle on the dev server', () => {
         const { stdout } = await execFileAsync(await temporalBinary('cli'), [
           'workflow', 'show', '--address', temporal.address, '--workflow-id', wf.workflowId, '--run-id', wf.runId, '--output', 'json',
         ], { maxBuffer: 64 * 1024 * 1024 });
-        // Stack traces in failures name the checkout's folder: keep where this machine keeps it out of the fixtures.
+        // Stack traces in failures name the checkout's folder (and node_modules', which may be a link to another):
+        // keep where this machine keeps them out of the fixtures.
         const checkout = path.resolve(__dirname, '../../..');
-        await fs.writeFile(path.join(target, `${name}-${i + 1}.json`), stdout.split(checkout).join('/autossl'));
+        const modules = await fs.realpath(path.join(checkout, 'node_modules'));
+        const portable = stdout.split(modules).join('/autossl/node_modules').split(checkout).join('/autossl');
+        await fs.writeFile(path.join(target, `${name}-${i + 1}.json`), portable);
       }
     }
   }
