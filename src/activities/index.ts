@@ -2,12 +2,12 @@
 // and public PEMs, and resolves credentials and plugins here, on the worker. Private keys go from the activity
 // that makes them straight to storage.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import type { Blueprint } from '../blueprint/types';
+import { classify, type FailureDetails } from '../errors';
 import { assertDeployable, certificateFacts, CertificateRejected, splitBundle } from '../inspect/certificate';
 import type { CertificateFacts, Inspection, ServerFacts } from '../inspect/facts';
 import { inspect, serverFacts } from '../inspect/inspect';
-import { RateLimitedError } from '../plugins/ca/rate-limited';
 import { PluginConfigError } from '../plugins/errors';
 import { findPlugin } from '../catalog';
 import { deployPair } from '../plugins/deploy-pair';
@@ -62,9 +62,49 @@ function activityScope(): ActivityScope | undefined {
   return { workflowId: context.info.workflowExecution?.workflowId, cancellation: context.cancellationSignal, log: context.log };
 }
 
+/**
+ * What Temporal records of a failed activity, from the error's classification (src/errors.ts): its name as the type,
+ * its message (never file content), not retryable when a retry cannot fix it, the wait a CA asked for as a durable
+ * retry delay instead of a sleeping worker, and the reason code in the details. Failures Temporal made itself
+ * (cancellation) pass as they are.
+ */
+export function toFailure(err: unknown): unknown {
+  if (err instanceof TemporalFailure) return err;
+  const { retryable, reasonCode, retryAfterMs } = classify(err);
+  const error = err instanceof Error ? err : new Error(String(err));
+  const details: FailureDetails[] = [{ reasonCode }];
+  const failure = ApplicationFailure.create({
+    type: error.name,
+    message: error.message,
+    nonRetryable: !retryable,
+    nextRetryDelay: retryAfterMs,
+    details,
+    cause: error.cause instanceof Error ? error.cause : undefined,
+  });
+  // Named and placed as the error it stands for: what a log or a caller of the activity outside Temporal reads.
+  Object.defineProperty(failure, 'name', { value: error.name, enumerable: true });
+  failure.stack = error.stack;
+  return failure;
+}
+
+/** The activities, each throwing only Temporal failures. */
+function failingAsTemporal<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(activities)) {
+    wrapped[name] = async (...args: never[]) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        throw toFailure(err);
+      }
+    };
+  }
+  return wrapped as T;
+}
+
 export function createActivities(workerEnv: PluginEnvironment) {
   const env: PluginEnvironment = { ...workerEnv, activity: activityScope };
-  return {
+  return failingAsTemporal({
     async inspect(blueprint: Blueprint): Promise<Inspection> {
       return heartbeating(() => undefined, () => inspect(blueprint, env));
     },
@@ -109,12 +149,6 @@ export function createActivities(workerEnv: PluginEnvironment) {
         // Also in the result (history), and from there in the cycle's record and its notification.
         for (const notice of issued.notices ?? []) context.log.warn(notice, { certificate: blueprint.name });
         return issued;
-      } catch (err) {
-        // The CA named its wait: Temporal keeps it as a durable timer instead of this worker sleeping.
-        if (err instanceof RateLimitedError) {
-          throw ApplicationFailure.create({ type: 'RateLimited', message: err.message, nextRetryDelay: err.retryAfterMs, cause: err });
-        }
-        throw err;
       } finally {
         await Promise.allSettled(servers.map((s) => s.close()));
       }
@@ -183,5 +217,5 @@ export function createActivities(workerEnv: PluginEnvironment) {
     async notify(blueprint: Blueprint, event: NotifyEvent): Promise<void> {
       await sendNotification(blueprint, event, callerWorkflowId());
     },
-  };
+  });
 }

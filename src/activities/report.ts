@@ -3,6 +3,7 @@
 // back into workflow history, so errors name the webhook as written, never with its `${VAR}`s expanded.
 import { spawn } from 'node:child_process';
 import type { Blueprint, NotifySpec } from '../blueprint/types';
+import { ClassifiedError } from '../errors';
 import { expandVariables } from '../blueprint/variables';
 import { openTracking, using, type PluginEnvironment } from '../catalog/open';
 import type { TrackingEntry } from '../plugins/types';
@@ -12,8 +13,8 @@ const WEBHOOK_TIMEOUT_MS = 10_000;
 const COMMAND_TIMEOUT_MS = 30_000;
 
 /** A notification channel did not take the event; retried a few times by the workflow, then only logged. */
-export class NotificationFailed extends Error {
-  override name = 'NotificationFailed';
+export class NotificationFailed extends ClassifiedError {
+  override readonly name = 'NotificationFailed';
 }
 
 /** Records the event with the blueprint's tracking plugin, with the CSR and certificate when `data:` lists them. */
@@ -47,6 +48,7 @@ export async function sendNotification(blueprint: Blueprint, event: NotifyEvent,
     ...(event.notAfter && { notAfter: event.notAfter }),
     ...(event.csrLocation && { csrLocation: event.csrLocation }),
     servers: event.servers,
+    ...(event.failed && { failed: event.failed }),
     workflowId,
     at: event.at,
   });

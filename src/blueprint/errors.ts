@@ -1,5 +1,6 @@
 // Errors a user causes with blueprints or credentials. They carry what a person needs to fix the input and never
 // a credential value.
+import { ClassifiedError } from '../errors';
 
 export interface BlueprintIssue {
   file: string;
@@ -10,12 +11,12 @@ export interface BlueprintIssue {
 }
 
 /** Every problem found while loading blueprints, reported together so one run shows them all. */
-export class BlueprintError extends Error {
+export class BlueprintError extends ClassifiedError {
+  override readonly name = 'BlueprintError';
   readonly issues: BlueprintIssue[];
 
   constructor(issues: BlueprintIssue[]) {
     super(issues.map(formatIssue).join('\n'));
-    this.name = 'BlueprintError';
     this.issues = issues;
   }
 }
@@ -27,13 +28,13 @@ export function formatIssue(issue: BlueprintIssue): string {
 }
 
 /** A credential that cannot be resolved. The message names the credential and its missing fields, never a value. */
-export class CredentialError extends Error {
+export class CredentialError extends ClassifiedError {
+  override readonly name = 'CredentialError';
   readonly credential: string;
   readonly missing: string[];
 
   constructor(credential: string, message: string, missing: string[] = []) {
     super(message);
-    this.name = 'CredentialError';
     this.credential = credential;
     this.missing = missing;
   }

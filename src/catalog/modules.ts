@@ -4,6 +4,7 @@
 // validated with file and line like a built-in's, and again by path on the worker that uses it.
 import path from 'node:path';
 import type { ParameterSpec, PluginCategory } from '../blueprint/catalog';
+import { ClassifiedError } from '../errors';
 import { messageOf } from '../plugins/errors';
 import type { CaCapabilities, CaFactory, PluginEntry, ServerFactory, StorageFactory, TrackingFactory } from '../plugins/types';
 
@@ -20,8 +21,8 @@ export interface PluginDefinition {
 }
 
 /** A module reference could not be loaded or does not define a plugin of the kind expected. */
-export class PluginModuleError extends Error {
-  override name = 'PluginModuleError';
+export class PluginModuleError extends ClassifiedError {
+  override readonly name = 'PluginModuleError';
 }
 
 /**

@@ -1,12 +1,13 @@
 // Argument parsing and help. AutoSSL puts global options before the action (`autossl --blueprint b.yaml check`);
 // they are accepted after it too.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ClassifiedError } from '../errors';
 
 export const EXIT = { ok: 0, action: 1, usage: 2, internal: 3 } as const;
 
 /** A mistake in what the user typed or gave: message, exit 2, nothing done. */
-export class UsageError extends Error {
-  override name = 'UsageError';
+export class UsageError extends ClassifiedError {
+  override readonly name = 'UsageError';
 }
 
 export interface OptionSpec {

@@ -1,5 +1,6 @@
 // Entry point of the `autossl` command.
-import { commandUsage, EXIT, findAction, parse, usage, UsageError, type CommandSpec } from './cli';
+import { classify } from '../errors';
+import { commandUsage, EXIT, findAction, parse, usage, type CommandSpec } from './cli';
 import { makeContext, type Context, type Output } from './context';
 
 interface Command {
@@ -27,9 +28,6 @@ const stdio: Output = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
-/** Errors whose message is the whole story for the user: exit 2, no stack trace. */
-const INPUT_ERRORS = new Set(['UsageError', 'BlueprintError', 'CredentialError', 'CertificateRejected', 'CertificateError', 'KeyError', 'PluginConfigError']);
-
 export async function main(argv: string[], io: Output = stdio): Promise<number> {
   let debug = argv.includes('--debug');
   try {
@@ -46,8 +44,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     const e = err instanceof Error ? err : new Error(String(err));
     io.err(`autossl: ${e.message}`);
     if (debug && e.stack) io.err(e.stack);
-    if (INPUT_ERRORS.has(e.name) || err instanceof UsageError) return EXIT.usage;
-    if (e.name === 'TemporalUnavailable') return EXIT.usage;
-    return EXIT.internal;
+    // Bad input (the message is the whole story for the user) or anything else.
+    return classify(err).input ? EXIT.usage : EXIT.internal;
   }
 }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Blueprint } from '../blueprint/types';
+import { ClassifiedError } from '../errors';
 import {
   TASK_QUEUE,
   renewSignal,
@@ -16,8 +17,8 @@ import type { ParsedValues } from './cli';
 import { str, type Context, type Output } from './context';
 
 /** No Temporal server answered: the user must start one or point at one. */
-export class TemporalUnavailable extends Error {
-  override name = 'TemporalUnavailable';
+export class TemporalUnavailable extends ClassifiedError {
+  override readonly name = 'TemporalUnavailable';
 }
 
 export interface Target {
@@ -118,8 +119,8 @@ export async function startLifecycles(target: Target, blueprints: Blueprint[], s
 }
 
 /** A workflow that exists but did not answer a query in time: no worker runs, or the workers are busy. */
-export class WorkflowUnanswered extends Error {
-  override name = 'WorkflowUnanswered';
+export class WorkflowUnanswered extends ClassifiedError {
+  override readonly name = 'WorkflowUnanswered';
 }
 
 // A query is answered by a worker; without one, the server would hold it for its own 30 s default.
@@ -153,8 +154,8 @@ export async function noWorker(session: Session, taskQueue: string): Promise<str
 }
 
 /** A followed cycle did not finish in the time given; the request itself stays with the workflow. */
-export class CycleTimeout extends Error {
-  override name = 'CycleTimeout';
+export class CycleTimeout extends ClassifiedError {
+  override readonly name = 'CycleTimeout';
 }
 
 export interface CycleOutcome {

@@ -1,14 +1,15 @@
 // What a certificate bundle means for a blueprint, and the checks a certificate must pass before it is stored or
 // deployed (AutoSSL's pre-deploy checks, in its order).
 import type { Blueprint } from '../blueprint/types';
+import { ClassifiedError } from '../errors';
 import type { ReportedCertificate } from '../plugins/types';
 import { renewalTime } from '../workflows/decide';
 import { coverage, keyMatchesCertificate, parseCertificate, splitPemCertificates, verifyChain } from '../x509';
 import type { CertificateFacts, ReportedFacts } from './facts';
 
 /** A certificate a person or a CA handed over that must not be stored or deployed; the message says why. */
-export class CertificateRejected extends Error {
-  override name = 'CertificateRejected';
+export class CertificateRejected extends ClassifiedError {
+  override readonly name = 'CertificateRejected';
 }
 
 /** The chain of trust configured for the blueprint: the certificate's own, else its CA's. */

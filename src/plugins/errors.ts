@@ -1,25 +1,36 @@
-// Typed plugin failures. The activity layer turns them into Temporal failures: `name` becomes the failure type
-// (set literally so bundling or minifying cannot change it) and `retryable` decides whether Temporal retries.
-// Messages name the plugin and the path involved, never file content: a key may be in the content.
+// Typed plugin failures, classified in src/errors.ts. The activity layer turns them into Temporal failures: `name`
+// becomes the failure type (set literally so bundling or minifying cannot change it) and the classification
+// decides whether Temporal retries. Messages name the plugin and the path involved, never file content: a key
+// may be in the content.
 import { getSystemErrorMap } from 'node:util';
+import { ClassifiedError, type ErrorName } from '../errors';
 
 /** The message of anything thrown, for reports (never its stack). */
 export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-export abstract class PluginError extends Error {
-  abstract override readonly name: string;
-  abstract readonly retryable: boolean;
+export interface PluginErrorOptions {
+  cause?: unknown;
+  /** A more precise reason code than the class's (`ca-refused` rather than `config`). */
+  reasonCode?: string;
+}
+
+export abstract class PluginError extends ClassifiedError {
+  readonly #reasonCode: string | undefined;
 
   /** `subject` names the plugin the way a person knows it: `local:/etc/ssl/site`, `storage local:/var/lib/autossl`. */
-  constructor(readonly subject: string, readonly detail: string, options?: { cause?: unknown }) {
+  constructor(readonly subject: string, readonly detail: string, options?: PluginErrorOptions) {
     super(`${subject}: ${detail}`, options);
+    this.#reasonCode = options?.reasonCode;
+  }
+
+  override get reasonCode(): string {
+    return this.#reasonCode ?? super.reasonCode;
   }
 }
 
 /** Something only a change to the blueprint or the machine's layout fixes (wrong path type, unsafe name). */
 export class PluginConfigError extends PluginError {
   override readonly name = 'PluginConfigError';
-  readonly retryable = false;
 }
 
 /**
@@ -28,11 +39,10 @@ export class PluginConfigError extends PluginError {
  * they have acted, with Temporal's capped backoff keeping the attempts cheap meanwhile.
  */
 export class PluginIoError extends PluginError {
-  override readonly name = 'PluginIoError';
-  readonly retryable = true;
+  override readonly name: ErrorName = 'PluginIoError';
 
   /** `code` is the errno (or SFTP) code, kept for the activity layer's logs and tests. */
-  constructor(subject: string, detail: string, readonly code: string | undefined, options?: { cause?: unknown }) {
+  constructor(subject: string, detail: string, readonly code: string | undefined, options?: PluginErrorOptions) {
     super(subject, detail, options);
   }
 }
@@ -40,7 +50,6 @@ export class PluginIoError extends PluginError {
 /** Issuing from a CA without automation: a person has to act, retrying cannot help. */
 export class ManualCaError extends PluginError {
   override readonly name = 'ManualCaError';
-  readonly retryable = false;
 }
 
 /** Errno codes that mean the configured path itself is wrong: retrying cannot help. */

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ClassifiedError } from '../errors';
 import { createFileExclusive, PUBLIC_FILE_MODE, readFileIfExists, writeFileAtomic } from '../plugins/fs-atomic';
 
 export const LOCK_FILE = 'autossl.lock';
@@ -25,8 +26,8 @@ export interface LockOwner {
 }
 
 /** The data dir stayed locked by a live process; the message says by whom and what to do. */
-export class DataDirBusy extends Error {
-  override name = 'DataDirBusy';
+export class DataDirBusy extends ClassifiedError {
+  override readonly name = 'DataDirBusy';
   constructor(message: string, readonly owner: LockOwner) {
     super(message);
   }

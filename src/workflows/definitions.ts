@@ -59,11 +59,19 @@ export interface CycleReport {
   renewed: boolean;
   renewReasons: string[];
   deployed: string[];
-  failed: { id: string; label: string; error: string }[];
+  failed: { id: string; label: string; error: string; reasonCode?: string }[];
   outcome?: 'ok' | 'partial' | 'failed';
   error?: string;
+  /** The step whose failure failed the cycle, with `error`. */
+  failure?: FailedStep;
   /** What the CA did besides issuing that a person must know of (a new ACME account key or account). */
   notices?: string[];
+}
+
+/** A step that failed (the activity, and the server for a deploy) and its reason code (src/errors.ts). */
+export interface FailedStep {
+  step: string;
+  reasonCode: string;
 }
 
 /** A failed server in one line; plugin errors usually start with the server's label already. */
@@ -93,7 +101,7 @@ export interface LifecycleStatus {
   /** Last `expiring` notification (ISO): repeated once per reminder interval, not every cycle. */
   expiringNotifiedAt?: string;
   /** Last `failure` notification: when, and what it said. The same failure is repeated once per reminder interval. */
-  failureNotified?: { at: string; reason: string };
+  failureNotified?: { at: string; reason: string; key?: string };
 }
 
 /** A step of the tracking record, as written to the tracking log. */
@@ -128,6 +136,8 @@ export interface NotifyEvent {
   /** While a manual CA's certificate is awaited: where storage keeps the CSR. */
   csrLocation?: string;
   servers: { id: string; label: string; state: ServerStatus['state']; error?: string }[];
+  /** In a `failure` event: the steps that failed and why, as reason codes. */
+  failed?: FailedStep[];
   at: string;
 }
 

@@ -13,10 +13,12 @@ import {
   workflowInfo,
   log,
   patched,
+  TimeoutFailure,
 } from '@temporalio/workflow';
 import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { Blueprint, NotifyEventKind } from '../blueprint/types';
+import { NON_RETRYABLE_NAMES, TIMED_OUT, UNCLASSIFIED, reasonCodeOf } from '../errors';
 import type { CertificateFacts, Inspection, ServerFacts } from '../inspect/facts';
 import { decide } from './decide';
 import {
@@ -28,6 +30,7 @@ import {
   submitUpdate,
   type CycleReport,
   type CycleRequest,
+  type FailedStep,
   type LifecycleInput,
   type LifecycleSettings,
   type LifecycleStatus,
@@ -38,29 +41,23 @@ import {
 } from './definitions';
 import { CERTIFICATE_DOMAINS, CERTIFICATE_EXPIRY, CERTIFICATE_NAME, CERTIFICATE_STATE } from './search-attributes';
 import { renderDetails } from './details';
-import { expiryWarning, failureWorthTelling, nextWake, nextWarningAt } from './rules';
+import { expiryWarning, failedSteps, failureKey, failureWorthTelling, nextWake, nextWarningAt } from './rules';
 
 type Activities = ReturnType<typeof createActivities>;
 
-/** Errors a retry cannot fix: the blueprint, the certificate or a person must change first. */
-export const NON_RETRYABLE = [
-  'BlueprintError',
-  'PluginConfigError',
-  'CertificateError',
-  'KeyError',
-  'CsrError',
-  'X509Error',
-  'CertificateRejected',
-  'CredentialError',
-  'ManualCaError',
-];
+/**
+ * Patch: an activity's failure says itself whether a retry can fix it, so retry policies list no error types; a
+ * failure is told again when its steps or reason codes change, not its wording.
+ */
+const CLASSIFIED_FAILURES = 'classified-failures';
 
 const retry = (maximumAttempts: number): RetryPolicy => ({
   initialInterval: '2s',
   backoffCoefficient: 2,
   maximumInterval: '2m',
   maximumAttempts,
-  nonRetryableErrorTypes: NON_RETRYABLE,
+  // Histories recorded before failures classified themselves listed the types a retry cannot fix.
+  ...(!patched(CLASSIFIED_FAILURES) && { nonRetryableErrorTypes: [...NON_RETRYABLE_NAMES] }),
 });
 
 const activities = (options: ActivityOptions) => proxyActivities<Activities>(options);
@@ -103,6 +100,15 @@ function initialStatus(blueprint: Blueprint): LifecycleStatus {
 function reasonOf(err: unknown): string {
   if (err instanceof ActivityFailure && err.cause) return err.cause.message;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The activity that failed and the reason code of its failure (from its details, or its type for older workers). */
+function failedStep(err: unknown): FailedStep {
+  if (!(err instanceof ActivityFailure)) return { step: 'cycle', reasonCode: UNCLASSIFIED.reasonCode };
+  const { cause } = err;
+  const reasonCode =
+    cause instanceof ApplicationFailure ? reasonCodeOf(cause.type, cause.details) : cause instanceof TimeoutFailure ? TIMED_OUT : UNCLASSIFIED.reasonCode;
+  return { step: err.activityType, reasonCode };
 }
 
 export async function certificateLifecycle(input: LifecycleInput): Promise<never> {
@@ -231,6 +237,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
     } catch (err) {
       cycle.outcome = 'failed';
       cycle.error = reasonOf(err);
+      cycle.failure = failedStep(err);
       status.renewalFailures += 1;
       log.warn('cycle failed', { certificate: blueprint.name, error: cycle.error });
       await track('failed', `cycle ${cycle.number} failed: ${cycle.error}`);
@@ -321,7 +328,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
   }
 
   /** Notifies the blueprint's `notify` channels that asked for `event`; a failed notification never fails the cycle. */
-  async function notify(event: NotifyEventKind, reason: string): Promise<void> {
+  async function notify(event: NotifyEventKind, reason: string, failed?: FailedStep[]): Promise<void> {
     if (!blueprint.notify?.events.includes(event)) return;
     try {
       await reporting(`notify ${event}`).notify(blueprint, {
@@ -331,6 +338,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
         ...(status.stored && { serial: status.stored.serial, notAfter: status.stored.notAfter }),
         ...(status.pendingCsrLocation && { csrLocation: status.pendingCsrLocation }),
         servers: status.servers.map((s) => ({ id: s.id, label: s.label, state: s.state, ...(s.lastError && { error: s.lastError }) })),
+        ...(failed && { failed }),
         at: iso(Date.now()),
       });
     } catch (err) {
@@ -376,9 +384,12 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       return;
     }
     const now = Date.now();
-    if (!failureWorthTelling(previous, status.reason, now, reminderIntervalMs(), Boolean(cycle.notices))) return;
-    status.failureNotified = { at: iso(now), reason: status.reason };
-    await notify('failure', told);
+    const steps = failedSteps(cycle);
+    // Histories recorded before failures carried reason codes compared the wording.
+    const key = patched(CLASSIFIED_FAILURES) ? failureKey(steps) : undefined;
+    if (!failureWorthTelling(previous, status.reason, now, reminderIntervalMs(), Boolean(cycle.notices), key)) return;
+    status.failureNotified = { at: iso(now), reason: status.reason, ...(key !== undefined && { key }) };
+    await notify('failure', told, steps);
   }
 
   /** Deploys to `ids` in parallel; returns what each server that took the pair holds now. */
@@ -401,7 +412,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
           server.failures += 1;
           server.lastError = reasonOf(err);
           server.state = 'failed';
-          cycle.failed.push({ id, label: server.label, error: server.lastError });
+          cycle.failed.push({ id, label: server.label, error: server.lastError, reasonCode: failedStep(err).reasonCode });
           await track('deploy-failed', `deploy of ${serial} to ${server.label} failed: ${server.lastError}`);
         }
       }),

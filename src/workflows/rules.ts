@@ -1,6 +1,8 @@
 // The lifecycle's pure rules, beside `decide`: when to wake next, when a failure is worth telling again, how near
 // expiry the certificate is. Workflow code calls them with the workflow's clock; tests call them with any.
+import { UNCLASSIFIED } from '../errors';
 import type { CertificateFacts } from '../inspect/facts';
+import type { CycleReport, FailedStep } from './definitions';
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
@@ -58,16 +60,29 @@ export function nextWake(w: WakeInputs): { at: number; why: string } {
   return { at: Math.max(next.at, w.now), why: next.why };
 }
 
+/** The steps a cycle failed in: the one that failed it, and every failed deploy. */
+export function failedSteps(cycle: Pick<CycleReport, 'failure' | 'failed'>): FailedStep[] {
+  const deploys = cycle.failed.map((f) => ({ step: `deployToServer ${f.id}`, reasonCode: f.reasonCode ?? UNCLASSIFIED.reasonCode }));
+  return cycle.failure ? [cycle.failure, ...deploys] : deploys;
+}
+
+/** What makes two failures the same: the steps and their reason codes, not wording that may change every time. */
+export const failureKey = (steps: FailedStep[]): string => [...new Set(steps.map((s) => `${s.step}: ${s.reasonCode}`))].sort().join('; ');
+
 /**
- * Whether a failure is told: the first time, when its reason changes, once per reminder interval while it lasts,
- * and always when it carries a notice (a new ACME account must never be held back).
+ * Whether a failure is told: the first time, when it changes, once per reminder interval while it lasts, and always
+ * when it carries a notice (a new ACME account must never be held back). It changes when its key (failureKey)
+ * does; without keys (a failure told by older code), when its reason's wording does.
  */
 export function failureWorthTelling(
-  previous: { at: string; reason: string } | undefined,
+  previous: { at: string; reason: string; key?: string } | undefined,
   reason: string,
   now: number,
   reminderIntervalMs: number,
   hasNotices: boolean,
+  key?: string,
 ): boolean {
-  return hasNotices || previous?.reason !== reason || now - Date.parse(previous.at) >= reminderIntervalMs;
+  if (hasNotices || previous === undefined) return true;
+  const same = key !== undefined && previous.key !== undefined ? previous.key === key : previous.reason === reason;
+  return !same || now - Date.parse(previous.at) >= reminderIntervalMs;
 }

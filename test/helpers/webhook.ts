@@ -18,6 +18,8 @@ export interface Notification {
   /** While a manual CA's certificate is awaited: where storage keeps the CSR. */
   csrLocation?: string;
   servers: { id: string; label: string; state: string; error?: string }[];
+  /** In a failure: the steps that failed and their reason codes. */
+  failed?: { step: string; reasonCode: string }[];
   workflowId: string;
   at: string;
 }

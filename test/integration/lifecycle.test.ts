@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { temporal as proto } from '@temporalio/proto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadBlueprints } from '../../src/catalog';
@@ -60,9 +62,12 @@ describe('certificate lifecycle on the dev server', () => {
         const { stdout } = await execFileAsync(await temporalBinary('cli'), [
           'workflow', 'show', '--address', temporal.address, '--workflow-id', wf.workflowId, '--run-id', wf.runId, '--output', 'json',
         ], { maxBuffer: 64 * 1024 * 1024 });
-        // Stack traces in failures name the checkout's folder: keep where this machine keeps it out of the fixtures.
+        // Stack traces in failures name the checkout's folder (and node_modules', which may be a link to another):
+        // keep where this machine keeps them out of the fixtures.
         const checkout = path.resolve(__dirname, '../../..');
-        await fs.writeFile(path.join(target, `${name}-${i + 1}.json`), stdout.split(checkout).join('/autossl'));
+        const modules = await fs.realpath(path.join(checkout, 'node_modules'));
+        const portable = stdout.split(modules).join('/autossl/node_modules').split(checkout).join('/autossl');
+        await fs.writeFile(path.join(target, `${name}-${i + 1}.json`), portable);
       }
     }
   }
@@ -185,6 +190,28 @@ ${extra.more ?? ''}`,
     assert.equal(failing?.state, 'failed');
     assert.equal(failing?.error, failed.status.lastCycle!.failed[0].error);
     assert.match(failure.body.reason, /web-1/);
+    assert.deepEqual(failure.body.failed, [{ step: `deployToServer ${b.servers[0].id}`, reasonCode: 'config' }]);
+    assert.equal(failed.status.lastCycle!.failed[0].reasonCode, 'config');
+
+    // A folder that is a file is the blueprint's or the machine's to fix: the deploy was tried once, not retried,
+    // the failure itself saying so (the retry policy lists no error types) with its reason code.
+    const deploysOf = (events: proto.api.history.v1.IHistoryEvent[]) => events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deployToServer');
+    let events: proto.api.history.v1.IHistoryEvent[] = [];
+    // The run of the failed cycle: it has continued as new since.
+    for await (const run of temporal.client.workflow.list({ query: `WorkflowId = '${workflowIdFor(b.name)}'` })) {
+      const runEvents = (await temporal.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()).events ?? [];
+      if (deploysOf(runEvents).length) events = runEvents;
+    }
+    const deploys = deploysOf(events);
+    assert.ok(deploys.length === 2 && deploys.every((e) => !e.activityTaskScheduledEventAttributes!.retryPolicy!.nonRetryableErrorTypes?.length));
+    const refused = events.find((e) => e.activityTaskFailedEventAttributes)!.activityTaskFailedEventAttributes!;
+    assert.equal(refused.retryState, proto.api.enums.v1.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE);
+    const info = refused.failure!.applicationFailureInfo!;
+    assert.equal(info.type, 'PluginConfigError');
+    assert.equal(info.nonRetryable, true);
+    assert.deepEqual(info.details!.payloads!.map((p) => defaultPayloadConverter.fromPayload(p)), [{ reasonCode: 'config' }]);
+    const attempt = events.find((e) => String(e.eventId) === String(refused.startedEventId))!.activityTaskStartedEventAttributes!.attempt;
+    assert.equal(attempt, 1);
 
     // The tracking log has a line per step, the CSR and certificate attached, the failure with its reason.
     const lines = await trackingLog('partial.test');

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CertificateFacts } from '../../src/inspect/facts';
-import { expiryWarning, failureBackoff, failureWorthTelling, nextWake, nextWarningAt } from '../../src/workflows/rules';
+import { expiryWarning, failedSteps, failureBackoff, failureKey, failureWorthTelling, nextWake, nextWarningAt } from '../../src/workflows/rules';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -35,6 +35,39 @@ describe('lifecycle rules', () => {
     assert.equal(failureWorthTelling(previous, 'CA refused the order', NOW, DAY, false), true);
     assert.equal(failureWorthTelling(previous, 'CA unreachable', NOW, HOUR, false), true);
     assert.equal(failureWorthTelling(previous, 'CA unreachable', NOW, DAY, true), true);
+  });
+
+  it('tells a failure again when its steps or reason codes change, not its wording', () => {
+    const ordering = failureKey([{ step: 'issueCertificate', reasonCode: 'ca-unreachable' }]);
+    const previous = { at: new Date(NOW - HOUR).toISOString(), reason: 'no answer from https://ca.test:14000', key: ordering };
+    assert.equal(failureWorthTelling(previous, 'no answer from https://ca.test:14001', NOW, DAY, false, ordering), false, 'same step, same code');
+    const limited = failureKey([{ step: 'issueCertificate', reasonCode: 'rate-limited' }]);
+    assert.equal(failureWorthTelling(previous, 'no answer from https://ca.test:14000', NOW, DAY, false, limited), true, 'another code');
+    assert.equal(failureWorthTelling(previous, 'no answer', NOW, HOUR, false, ordering), true, 'reminder interval passed');
+    assert.equal(failureWorthTelling(previous, 'no answer', NOW, DAY, true, ordering), true, 'a notice');
+    // Told by code that kept no key: the wording decides.
+    const unkeyed = { at: previous.at, reason: 'disk full' };
+    assert.equal(failureWorthTelling(unkeyed, 'disk full', NOW, DAY, false, ordering), false);
+    assert.equal(failureWorthTelling(unkeyed, 'disk still full', NOW, DAY, false, ordering), true);
+  });
+
+  it("keys a cycle's failure by the step that failed it and each failed deploy, in any order", () => {
+    const cycle = {
+      failure: { step: 'inspect', reasonCode: 'io' },
+      failed: [
+        { id: 'web-2', label: 'ssh:web-2', error: 'connection refused', reasonCode: 'io' },
+        { id: 'web-1', label: 'local:/srv', error: 'not a folder', reasonCode: 'config' },
+      ],
+    };
+    assert.deepEqual(failedSteps(cycle), [
+      { step: 'inspect', reasonCode: 'io' },
+      { step: 'deployToServer web-2', reasonCode: 'io' },
+      { step: 'deployToServer web-1', reasonCode: 'config' },
+    ]);
+    assert.equal(failureKey(failedSteps(cycle)), 'deployToServer web-1: config; deployToServer web-2: io; inspect: io');
+    assert.equal(failureKey(failedSteps({ failed: [...cycle.failed].reverse() })), failureKey(failedSteps({ failed: cycle.failed })));
+    // Recorded before deploy failures carried a code.
+    assert.deepEqual(failedSteps({ failed: [{ id: 'web-1', label: 'x', error: 'y' }] }), [{ step: 'deployToServer web-1', reasonCode: 'internal' }]);
   });
 
   it('warns in the last week before expiry, then at expiry, and says when it gets worse', () => {

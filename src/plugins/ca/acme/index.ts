@@ -355,18 +355,18 @@ async function validated<T extends { url?: string }>(client: acme.Client, item: 
       throw new PluginIoError(subject, `${what} still pending after a minute of polling`, undefined, { cause: err });
     }
     // The CA decided (the token was not served, the DNS record not seen): a new order is for the next cycle.
-    throw new PluginConfigError(subject, `${what} failed: ${message}`, { cause: err });
+    throw new PluginConfigError(subject, `${what} failed: ${message}`, { cause: err, reasonCode: 'validation-failed' });
   }
 }
 
 /** Retryable or not, the way the lifecycle workflow's retry policy reads it. */
 function classify(err: unknown, subject: string): unknown {
   if (err instanceof PluginError) return err;
-  if (err instanceof AcmeUnreachable) return new PluginIoError(subject, err.message, err.code, { cause: err });
+  if (err instanceof AcmeUnreachable) return new PluginIoError(subject, err.message, err.code, { cause: err, reasonCode: err.reasonCode });
   if (err instanceof AcmeProblem) {
     if (err.rateLimited) return new RateLimitedError(subject, `rate limited: ${err.detail}`, err.retryAfterMs, { cause: err });
-    if (err.serverFault) return new PluginIoError(subject, `server error ${err.message}`, undefined, { cause: err });
-    return new PluginConfigError(subject, `refused the request: ${err.message}`, { cause: err });
+    if (err.serverFault) return new PluginIoError(subject, `server error ${err.message}`, undefined, { cause: err, reasonCode: err.reasonCode });
+    return new PluginConfigError(subject, `refused the request: ${err.message}`, { cause: err, reasonCode: err.reasonCode });
   }
   // acme-client's own errors (a bad nonce once too often, an unexpected answer): worth another attempt.
   return new PluginIoError(subject, messageOf(err), undefined, { cause: err });

@@ -10,10 +10,11 @@ import https from 'node:https';
 import { createRequire } from 'node:module';
 import * as acme from 'acme-client';
 import type { AxiosAdapter, AxiosError, InternalAxiosRequestConfig } from 'axios';
+import { ClassifiedError } from '../../../errors';
 import { errnoCode } from '../../errors';
 
 /** A problem document (RFC 7807) or error status from the ACME server that acme-client does not handle itself. */
-export class AcmeProblem extends Error {
+export class AcmeProblem extends ClassifiedError {
   override readonly name = 'AcmeProblem';
 
   constructor(
@@ -34,10 +35,19 @@ export class AcmeProblem extends Error {
   get serverFault(): boolean {
     return this.status >= 500 || this.type === 'serverInternal';
   }
+
+  /** Anything but a rate limit or a server fault is the CA's answer to this very request: asking again gets it again. */
+  override get retryable(): boolean {
+    return this.rateLimited || this.serverFault;
+  }
+
+  override get reasonCode(): string {
+    return this.rateLimited ? 'rate-limited' : this.serverFault ? super.reasonCode : 'ca-refused';
+  }
 }
 
 /** The ACME server could not be reached or did not answer in time. */
-export class AcmeUnreachable extends Error {
+export class AcmeUnreachable extends ClassifiedError {
   override readonly name = 'AcmeUnreachable';
 
   constructor(readonly url: string, readonly code: string | undefined) {

@@ -1,6 +1,7 @@
 // DNS messages on the wire (RFC 1035), as much as dynamic updates (RFC 2136) and their TSIG signatures (RFC 8945)
 // need. TSIG signs the exact bytes sent and received, so the codec keeps raw offsets instead of re-encoding.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ClassifiedError } from '../../../errors';
 
 export const TYPE = { SOA: 6, TXT: 16, TSIG: 250 } as const;
 export const CLASS = { IN: 1, NONE: 254, ANY: 255 } as const;
@@ -27,7 +28,7 @@ export const RCODE_NAMES: Readonly<Record<number, string>> = {
 export const rcodeName = (code: number): string => RCODE_NAMES[code] ?? `RCODE ${code}`;
 
 /** A message the codec cannot read: a broken or hostile answer. */
-export class WireError extends Error {
+export class WireError extends ClassifiedError {
   override readonly name = 'WireError';
 }
 
