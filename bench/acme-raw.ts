@@ -42,9 +42,11 @@ async function main(listFile: string, concurrency: number): Promise<void> {
     latencies.push(Date.now() - t0);
   };
   const queue = [...job.domains];
-  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-    for (let d = queue.shift(); d !== undefined; d = queue.shift()) await one(d);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+      for (let d = queue.shift(); d !== undefined; d = queue.shift()) await one(d);
+    }),
+  );
   agent.destroy();
   process.stdout.write(`${JSON.stringify(latencies)}\n`);
 }

@@ -56,7 +56,9 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<s
     child.stdout.setEncoding('utf8').on('data', (d: string) => ((output += d), (stdout += d)));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}\n${output.slice(-4000)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}\n${output.slice(-4000)}`)),
+    );
   });
 }
 
@@ -70,23 +72,60 @@ function version(command: string, args: string[]): string | null {
 async function certbotLoop(env: Env, domains: string[]): Promise<void> {
   const dir = path.join(env.root, 'certbot');
   for (const domain of domains) {
-    await run('certbot', [
-      'certonly', '--webroot', '-w', env.webroot, '-d', domain,
-      '--server', env.pebble.directoryUrl,
-      '--config-dir', path.join(dir, 'config'), '--work-dir', path.join(dir, 'work'), '--logs-dir', path.join(dir, 'logs'),
-      '--agree-tos', '--register-unsafely-without-email', '--non-interactive',
-      '--key-type', 'ecdsa', '--elliptic-curve', 'secp256r1',
-    ], { REQUESTS_CA_BUNDLE: env.pebble.caBundlePath });
+    await run(
+      'certbot',
+      [
+        'certonly',
+        '--webroot',
+        '-w',
+        env.webroot,
+        '-d',
+        domain,
+        '--server',
+        env.pebble.directoryUrl,
+        '--config-dir',
+        path.join(dir, 'config'),
+        '--work-dir',
+        path.join(dir, 'work'),
+        '--logs-dir',
+        path.join(dir, 'logs'),
+        '--agree-tos',
+        '--register-unsafely-without-email',
+        '--non-interactive',
+        '--key-type',
+        'ecdsa',
+        '--elliptic-curve',
+        'secp256r1',
+      ],
+      { REQUESTS_CA_BUNDLE: env.pebble.caBundlePath },
+    );
   }
 }
 
 /** `lego run` per domain, one after the other. */
 async function legoLoop(env: Env, domains: string[]): Promise<void> {
   for (const domain of domains) {
-    await run('lego', [
-      '--server', env.pebble.directoryUrl, '--accept-tos', '--email', EMAIL, '--path', path.join(env.root, 'lego'),
-      '--http', '--http.webroot', env.webroot, '--key-type', 'ec256', '--domains', domain, 'run',
-    ], { LEGO_CA_CERTIFICATES: env.pebble.caBundlePath });
+    await run(
+      'lego',
+      [
+        '--server',
+        env.pebble.directoryUrl,
+        '--accept-tos',
+        '--email',
+        EMAIL,
+        '--path',
+        path.join(env.root, 'lego'),
+        '--http',
+        '--http.webroot',
+        env.webroot,
+        '--key-type',
+        'ec256',
+        '--domains',
+        domain,
+        'run',
+      ],
+      { LEGO_CA_CERTIFICATES: env.pebble.caBundlePath },
+    );
   }
 }
 
@@ -96,7 +135,14 @@ async function legoLoop(env: Env, domains: string[]): Promise<void> {
  */
 async function rawClient(env: Env, domains: string[], concurrency: number, polling?: typeof POLLING): Promise<number[]> {
   const listFile = path.join(env.root, `raw-${domains[0]}.json`);
-  const job = { domains, directoryUrl: env.pebble.directoryUrl, caBundle: env.pebble.caBundlePath, challengeDir: env.challengeDir, deployDir: env.deployDir, polling };
+  const job = {
+    domains,
+    directoryUrl: env.pebble.directoryUrl,
+    caBundle: env.pebble.caBundlePath,
+    challengeDir: env.challengeDir,
+    deployDir: env.deployDir,
+    polling,
+  };
   await fs.writeFile(listFile, JSON.stringify(job));
   return JSON.parse(await run(process.execPath, [path.join(__dirname, 'acme-raw.js'), listFile, String(concurrency)], {})) as number[];
 }
@@ -155,17 +201,20 @@ async function startAutossl(env: Env): Promise<Autossl> {
       const batch = path.join(blueprintDir, domains[0]);
       await fs.mkdir(batch);
       for (const name of domains) {
-        await fs.writeFile(path.join(batch, `${name}.yaml`), [
-          `name: ${name}`,
-          `servers: [{ type: local, parameters: { path: ${q(env.deployDir)}, acme_dir: ${q(env.challengeDir)} } }]`,
-          `certificate: { type: DV, common_name: ${name}, certificate_authority: Pebble, private_key_type: ECDSA, private_key_size: 256 }`,
-          `certificate_authorities:`,
-          `  - { key: Pebble, type: acme, acme_api: { production: ${q(env.pebble.directoryUrl)} }, contact_email: ${EMAIL},`,
-          `      storage: { type: local, name: account, parameters: { path: ${q(path.join(env.root, 'autossl-ca'))} } },`,
-          `      parameters: { ca_bundle: ${q(env.pebble.caBundlePath)} } }`,
-          `storage: { type: local, parameters: { path: ${q(path.join(env.root, 'autossl-storage'))} } }`,
-          '',
-        ].join('\n'));
+        await fs.writeFile(
+          path.join(batch, `${name}.yaml`),
+          [
+            `name: ${name}`,
+            `servers: [{ type: local, parameters: { path: ${q(env.deployDir)}, acme_dir: ${q(env.challengeDir)} } }]`,
+            `certificate: { type: DV, common_name: ${name}, certificate_authority: Pebble, private_key_type: ECDSA, private_key_size: 256 }`,
+            `certificate_authorities:`,
+            `  - { key: Pebble, type: acme, acme_api: { production: ${q(env.pebble.directoryUrl)} }, contact_email: ${EMAIL},`,
+            `      storage: { type: local, name: account, parameters: { path: ${q(path.join(env.root, 'autossl-ca'))} } },`,
+            `      parameters: { ca_bundle: ${q(env.pebble.caBundlePath)} } }`,
+            `storage: { type: local, parameters: { path: ${q(path.join(env.root, 'autossl-storage'))} } }`,
+            '',
+          ].join('\n'),
+        );
       }
       const blueprints = await loadBlueprints({ blueprint: batch });
       const before = await countReady();
@@ -193,7 +242,9 @@ async function startAutossl(env: Env): Promise<Autossl> {
     async profile(domains) {
       const waits = new Map<string, number[]>();
       const add = (key: string, ms: number) => waits.set(key, [...(waits.get(key) ?? []), ms]);
-      const ms = (t: unknown) => Number((t as { seconds?: { toNumber(): number } | number; nanos?: number }).seconds?.valueOf() ?? 0) * 1000 + ((t as { nanos?: number }).nanos ?? 0) / 1e6;
+      const ms = (t: unknown) =>
+        Number((t as { seconds?: { toNumber(): number } | number; nanos?: number }).seconds?.valueOf() ?? 0) * 1000 +
+        ((t as { nanos?: number }).nanos ?? 0) / 1e6;
       for (const name of domains) {
         // Every run of the lifecycle (the first cycle ends in continue-as-new), oldest first.
         const runs = [];
@@ -232,7 +283,10 @@ async function startAutossl(env: Env): Promise<Autossl> {
         }
       }
       const q = (v: number[], f: number) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * f))];
-      return [...waits].map(([k, v]) => `${k}: n=${v.length} median ${fmt(q(v, 0.5))} ms, p90 ${fmt(q(v, 0.9))} ms, max ${fmt(Math.max(...v))} ms, sum ${fmt(v.reduce((x, y) => x + y, 0))} ms`);
+      return [...waits].map(
+        ([k, v]) =>
+          `${k}: n=${v.length} median ${fmt(q(v, 0.5))} ms, p90 ${fmt(q(v, 0.9))} ms, max ${fmt(Math.max(...v))} ms, sum ${fmt(v.reduce((x, y) => x + y, 0))} ms`,
+      );
     },
     async stop() {
       await connection.close();
@@ -266,7 +320,13 @@ async function main(argv: string[]): Promise<void> {
     const pebble = await startPebble();
     cleanups.push(() => pebble.stop());
     const webroot = path.join(root, 'www');
-    const env: Env = { root, pebble, webroot, challengeDir: path.join(webroot, '.well-known', 'acme-challenge'), deployDir: path.join(root, 'deployed') };
+    const env: Env = {
+      root,
+      pebble,
+      webroot,
+      challengeDir: path.join(webroot, '.well-known', 'acme-challenge'),
+      deployDir: path.join(root, 'deployed'),
+    };
     await fs.mkdir(env.challengeDir, { recursive: true });
     await fs.mkdir(env.deployDir, { recursive: true });
     const web = await serveAcmeDirs(pebble.httpPort, [env.challengeDir]);
@@ -277,8 +337,20 @@ async function main(argv: string[]): Promise<void> {
     const polled = `backoffMin ${POLLING.backoffMin} ms`;
     const rows: Row[] = [
       { tool: 'autossl (dev server + `autossl worker`, all started at once)', key: 'autossl', walls: [], latencies: [] },
-      { tool: `certbot ${has.certbot?.replace(/^certbot /, '') ?? ''} \`certonly\` loop`, key: 'certbot', walls: [], latencies: [], note: has.certbot ? undefined : 'certbot not found on PATH: skipped' },
-      { tool: `lego ${has.lego?.replace(/^lego version /, '').split(' ')[0] ?? ''} \`run\` loop`, key: 'lego', walls: [], latencies: [], note: has.lego ? undefined : 'lego not found on PATH: skipped' },
+      {
+        tool: `certbot ${has.certbot?.replace(/^certbot /, '') ?? ''} \`certonly\` loop`,
+        key: 'certbot',
+        walls: [],
+        latencies: [],
+        note: has.certbot ? undefined : 'certbot not found on PATH: skipped',
+      },
+      {
+        tool: `lego ${has.lego?.replace(/^lego version /, '').split(' ')[0] ?? ''} \`run\` loop`,
+        key: 'lego',
+        walls: [],
+        latencies: [],
+        note: has.lego ? undefined : 'lego not found on PATH: skipped',
+      },
       { tool: 'raw acme-client, its default polling (backoffMin 5 s), sequential', key: 'rawseq', walls: [], latencies: [] },
       { tool: `raw acme-client, its default polling, ${concurrency} at once`, key: 'rawcon', walls: [], latencies: [] },
       { tool: `raw acme-client, autossl's polling (${polled}), sequential`, key: 'rawseq-polled', walls: [], latencies: [] },

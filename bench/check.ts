@@ -101,8 +101,18 @@ async function main(argv: string[]): Promise<void> {
       `${markdownTable(
         ['benchmark', 'figure', 'target', ''],
         [
-          [`check --json, ${count} blueprints × 2 servers: wall time (median of ${runs})`, `${fmt(wall, 2)} s`, `< ${TARGET.seconds} s`, verdict(wall < TARGET.seconds)],
-          [`check --json, ${count} blueprints × 2 servers: peak RSS (max of ${runs})`, `${fmt(peak)} MiB`, `< ${TARGET.mib} MiB`, verdict(peak < TARGET.mib)],
+          [
+            `check --json, ${count} blueprints × 2 servers: wall time (median of ${runs})`,
+            `${fmt(wall, 2)} s`,
+            `< ${TARGET.seconds} s`,
+            verdict(wall < TARGET.seconds),
+          ],
+          [
+            `check --json, ${count} blueprints × 2 servers: peak RSS (max of ${runs})`,
+            `${fmt(peak)} MiB`,
+            `< ${TARGET.mib} MiB`,
+            verdict(peak < TARGET.mib),
+          ],
           ['wall time, fastest / slowest run', `${fmt(Math.min(...walls) / 1000, 2)} s / ${fmt(Math.max(...walls) / 1000, 2)} s`, '', ''],
         ],
       )}\n`,

@@ -43,7 +43,12 @@ async function generate(root: string, names: string[]): Promise<Blueprint[]> {
   const keyPem = await generatePrivateKey({ type: 'ec', curve: 'P-256' });
   const csrPem = await createCsr({ keyPem, commonName: DOMAIN, domains: [DOMAIN] });
   const certPem = await signCertificate({ csrPem, caKeyPem, caCertPem, validityDays: 90 });
-  const dirs = { ca: path.join(root, 'ca'), storage: path.join(root, 'storage'), web: path.join(root, 'web'), blueprints: path.join(root, 'blueprints') };
+  const dirs = {
+    ca: path.join(root, 'ca'),
+    storage: path.join(root, 'storage'),
+    web: path.join(root, 'web'),
+    blueprints: path.join(root, 'blueprints'),
+  };
   for (const dir of Object.values(dirs)) await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(path.join(dirs.ca, 'ca.key'), caKeyPem, { mode: 0o600 });
   await fs.writeFile(path.join(dirs.ca, 'ca.crt'), caCertPem);
@@ -181,7 +186,10 @@ async function main(argv: string[]): Promise<void> {
     log(`all ${count} asleep after ${fmt(allIdle, 1)} s; probing a wake-up every ${probeSeconds} s`);
     const probed = await probeWakeUp(session, probe, probeSeconds * 1000);
 
-    const wakeUp = 'lateMs' in probed ? `fired ${fmt(probed.lateMs / 1000, 2)} s after it was due` : `did NOT fire (${fmt(probed.missedAfterMs / 1000)} s past due)`;
+    const wakeUp =
+      'lateMs' in probed
+        ? `fired ${fmt(probed.lateMs / 1000, 2)} s after it was due`
+        : `did NOT fire (${fmt(probed.missedAfterMs / 1000)} s past due)`;
     process.stdout.write(
       `${markdownTable(
         ['benchmark', 'figure'],

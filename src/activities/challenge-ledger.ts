@@ -54,7 +54,10 @@ export class ChallengeLedger {
   async trackDns(provider: DnsProvider): Promise<DnsProvider> {
     const leftovers = [...this.txt.values()];
     for (const r of leftovers) {
-      const removed = await provider.cleanup(r.fqdn, r.value).then(() => true, () => false);
+      const removed = await provider.cleanup(r.fqdn, r.value).then(
+        () => true,
+        () => false,
+      );
       if (removed) this.txt.delete(txtKey(r));
     }
     if (leftovers.length) this.onChange();
@@ -76,28 +79,32 @@ export class ChallengeLedger {
   /** The same servers, with every placed token recorded until all of them have removed it (those serving none as they are). */
   track(servers: ServerPlugin[]): ServerPlugin[] {
     const holders = new Map<string, Set<ServerPlugin>>();
-    return servers.map((server): ServerPlugin => (!servesHttp01(server) ? server : {
-      spec: server.spec,
-      describe: () => server.describe(),
-      readCurrent: () => server.readCurrent(),
-      deploy: (pair) => server.deploy(pair),
-      close: () => server.close(),
-      putChallenge: async (token, content) => {
-        this.placed.add(token);
-        holders.set(token, (holders.get(token) ?? new Set()).add(server));
-        this.onChange();
-        await server.putChallenge(token, content);
-      },
-      removeChallenge: async (token) => {
-        await server.removeChallenge(token);
-        const left = holders.get(token);
-        left?.delete(server);
-        if (left?.size === 0) {
-          holders.delete(token);
-          this.placed.delete(token);
-          this.onChange();
-        }
-      },
-    }));
+    return servers.map((server): ServerPlugin =>
+      !servesHttp01(server)
+        ? server
+        : {
+            spec: server.spec,
+            describe: () => server.describe(),
+            readCurrent: () => server.readCurrent(),
+            deploy: (pair) => server.deploy(pair),
+            close: () => server.close(),
+            putChallenge: async (token, content) => {
+              this.placed.add(token);
+              holders.set(token, (holders.get(token) ?? new Set()).add(server));
+              this.onChange();
+              await server.putChallenge(token, content);
+            },
+            removeChallenge: async (token) => {
+              await server.removeChallenge(token);
+              const left = holders.get(token);
+              left?.delete(server);
+              if (left?.size === 0) {
+                holders.delete(token);
+                this.placed.delete(token);
+                this.onChange();
+              }
+            },
+          },
+    );
   }
 }

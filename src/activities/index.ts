@@ -106,7 +106,10 @@ export function createActivities(workerEnv: PluginEnvironment) {
   const env: PluginEnvironment = { ...workerEnv, activity: activityScope };
   return failingAsTemporal({
     async inspect(blueprint: Blueprint): Promise<Inspection> {
-      return heartbeating(() => undefined, () => inspect(blueprint, env));
+      return heartbeating(
+        () => undefined,
+        () => inspect(blueprint, env),
+      );
     },
 
     /**
@@ -117,24 +120,28 @@ export function createActivities(workerEnv: PluginEnvironment) {
      */
     async prepareRenewal(blueprint: Blueprint): Promise<{ csr: string; csrLocation?: string; awaitsPerson?: boolean }> {
       const awaitsPerson = findPlugin('ca', certificateAuthority(blueprint).type)?.capabilities?.awaitsPerson === true;
-      return heartbeating(() => undefined, () => withStorage(blueprint, env, async (storage) => {
-        const cert = blueprint.certificate;
-        const reused = cert.privateKeyReuse ? await storage.get(blueprint.name, 'key') : null;
-        const keyPem = reused ?? (await generatePrivateKey(cert.key));
-        const csr = await createCsr({
-          keyPem,
-          commonName: cert.commonName,
-          domains: cert.domains,
-          organization: cert.organization,
-          isCa: cert.isCa,
-        });
-        await storage.put(pendingName(blueprint.name), 'key', keyPem, `${blueprint.name}: new private key`);
-        // After the key, so a stored CSR never names a key that storage lacks; a retry stores both anew.
-        if (!storage.stores('csr')) return { csr, awaitsPerson };
-        const csrName = awaitsPerson ? blueprint.name : pendingName(blueprint.name);
-        await storage.put(csrName, 'csr', csr, `${blueprint.name}: CSR of the renewal in progress`);
-        return { csr, csrLocation: storage.locate?.(csrName, 'csr') ?? `${blueprint.storage!.type} storage, ${csrName}.csr`, awaitsPerson };
-      }));
+      return heartbeating(
+        () => undefined,
+        () =>
+          withStorage(blueprint, env, async (storage) => {
+            const cert = blueprint.certificate;
+            const reused = cert.privateKeyReuse ? await storage.get(blueprint.name, 'key') : null;
+            const keyPem = reused ?? (await generatePrivateKey(cert.key));
+            const csr = await createCsr({
+              keyPem,
+              commonName: cert.commonName,
+              domains: cert.domains,
+              organization: cert.organization,
+              isCa: cert.isCa,
+            });
+            await storage.put(pendingName(blueprint.name), 'key', keyPem, `${blueprint.name}: new private key`);
+            // After the key, so a stored CSR never names a key that storage lacks; a retry stores both anew.
+            if (!storage.stores('csr')) return { csr, awaitsPerson };
+            const csrName = awaitsPerson ? blueprint.name : pendingName(blueprint.name);
+            await storage.put(csrName, 'csr', csr, `${blueprint.name}: CSR of the renewal in progress`);
+            return { csr, csrLocation: storage.locate?.(csrName, 'csr') ?? `${blueprint.storage!.type} storage, ${csrName}.csr`, awaitsPerson };
+          }),
+      );
     },
 
     async issueCertificate(blueprint: Blueprint, csr: string): Promise<IssuedCertificate> {
@@ -144,7 +151,11 @@ export function createActivities(workerEnv: PluginEnvironment) {
         const context = Context.current();
         const ledger: ChallengeLedger = new ChallengeLedger(() => context.heartbeat(ledger.details()));
         await ledger.removeLeftovers(context.info.heartbeatDetails, servers);
-        const issue = (ca: CaPlugin) => heartbeating(() => ledger.details(), () => ca.issue({ csr, blueprint, servers: ledger.track(servers), trackDns: (p) => ledger.trackDns(p) }));
+        const issue = (ca: CaPlugin) =>
+          heartbeating(
+            () => ledger.details(),
+            () => ca.issue({ csr, blueprint, servers: ledger.track(servers), trackDns: (p) => ledger.trackDns(p) }),
+          );
         const issued = await using(await openCa(blueprint, env), issue);
         // Also in the result (history), and from there in the cycle's record and its notification.
         for (const notice of issued.notices ?? []) context.log.warn(notice, { certificate: blueprint.name });
@@ -159,30 +170,34 @@ export function createActivities(workerEnv: PluginEnvironment) {
      * CA-issued certificates and for ones a person delivers; a refusal says precisely why.
      */
     async storeCertificate(blueprint: Blueprint, delivered: { bundle: string }): Promise<CertificateFacts> {
-      return heartbeating(() => undefined, () => withStorage(blueprint, env, async (storage) => {
-        const pending = pendingName(blueprint.name);
-        const keyPem = await storage.get(pending, 'key');
-        if (keyPem === null) {
-          // A retry after this activity already completed: the delivered certificate is the stored one.
-          const storedKey = await storage.get(blueprint.name, 'key');
-          const storedCrt = await storage.get(blueprint.name, 'crt');
-          const { leaf } = splitBundle(blueprint, delivered.bundle);
-          if (storedKey !== null && storedCrt !== null && splitBundle(blueprint, storedCrt).leaf === leaf) {
-            return certificateFacts(blueprint, storedCrt, storedKey);
-          }
-          throw new CertificateRejected(`no renewal of '${blueprint.name}' is in progress (no pending key in storage)`);
-        }
-        const { leaf, chain, facts } = assertDeployable(blueprint, delivered.bundle, keyPem, Date.now());
-        // Key first: a crash between the two writes leaves a mismatch that `inspect` reports and a retry repairs.
-        await storage.put(blueprint.name, 'key', keyPem, `${blueprint.name}: private key for ${facts.serial}`);
-        const csr = await storage.get(pending, 'csr');
-        if (csr !== null && storage.stores('csr')) await storage.put(blueprint.name, 'csr', csr, `${blueprint.name}: CSR for ${facts.serial}`);
-        await storage.put(blueprint.name, 'crt', [leaf, ...chain].join(''), `${blueprint.name}: certificate ${facts.serial}`);
-        // The pending key is live now; a second copy of a private key is one too many.
-        await storage.remove(pending, 'key', `${blueprint.name}: renewal ${facts.serial} complete`);
-        if (csr !== null) await storage.remove(pending, 'csr', `${blueprint.name}: renewal ${facts.serial} complete`);
-        return facts;
-      }));
+      return heartbeating(
+        () => undefined,
+        () =>
+          withStorage(blueprint, env, async (storage) => {
+            const pending = pendingName(blueprint.name);
+            const keyPem = await storage.get(pending, 'key');
+            if (keyPem === null) {
+              // A retry after this activity already completed: the delivered certificate is the stored one.
+              const storedKey = await storage.get(blueprint.name, 'key');
+              const storedCrt = await storage.get(blueprint.name, 'crt');
+              const { leaf } = splitBundle(blueprint, delivered.bundle);
+              if (storedKey !== null && storedCrt !== null && splitBundle(blueprint, storedCrt).leaf === leaf) {
+                return certificateFacts(blueprint, storedCrt, storedKey);
+              }
+              throw new CertificateRejected(`no renewal of '${blueprint.name}' is in progress (no pending key in storage)`);
+            }
+            const { leaf, chain, facts } = assertDeployable(blueprint, delivered.bundle, keyPem, Date.now());
+            // Key first: a crash between the two writes leaves a mismatch that `inspect` reports and a retry repairs.
+            await storage.put(blueprint.name, 'key', keyPem, `${blueprint.name}: private key for ${facts.serial}`);
+            const csr = await storage.get(pending, 'csr');
+            if (csr !== null && storage.stores('csr')) await storage.put(blueprint.name, 'csr', csr, `${blueprint.name}: CSR for ${facts.serial}`);
+            await storage.put(blueprint.name, 'crt', [leaf, ...chain].join(''), `${blueprint.name}: certificate ${facts.serial}`);
+            // The pending key is live now; a second copy of a private key is one too many.
+            await storage.remove(pending, 'key', `${blueprint.name}: renewal ${facts.serial} complete`);
+            if (csr !== null) await storage.remove(pending, 'csr', `${blueprint.name}: renewal ${facts.serial} complete`);
+            return facts;
+          }),
+      );
     },
 
     /**
@@ -200,9 +215,13 @@ export function createActivities(workerEnv: PluginEnvironment) {
       if (storedSerial !== serial) {
         throw new CertificateRejected(`stored certificate changed (${storedSerial}, expected ${serial}); the next cycle deploys it`);
       }
-      if (!keyMatchesCertificate(pair.key, leaf)) throw new CertificateRejected(`stored key and certificate ${serial} of '${blueprint.name}' do not match`);
+      if (!keyMatchesCertificate(pair.key, leaf))
+        throw new CertificateRejected(`stored key and certificate ${serial} of '${blueprint.name}' do not match`);
       const deploy = async (server: ServerPlugin) => {
-        await heartbeating(() => undefined, () => server.deploy(deployPair({ key: pair.key!, certificate: leaf, chain })));
+        await heartbeating(
+          () => undefined,
+          () => server.deploy(deployPair({ key: pair.key!, certificate: leaf, chain })),
+        );
         return serverFacts(blueprint, serverId, server);
       };
       return using(await openServer(blueprint, serverId, env), deploy);

@@ -36,7 +36,12 @@ export async function writeTrackingLine(blueprint: Blueprint, event: TrackEvent,
 }
 
 /** Sends the event to every channel of the blueprint's `notify` section that wants it. */
-export async function sendNotification(blueprint: Blueprint, event: NotifyEvent, workflowId: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function sendNotification(
+  blueprint: Blueprint,
+  event: NotifyEvent,
+  workflowId: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   const spec = blueprint.notify;
   if (!spec?.events.includes(event.event)) return;
   const body = JSON.stringify({
@@ -60,9 +65,13 @@ export async function sendNotification(blueprint: Blueprint, event: NotifyEvent,
 
 /** `$VAR`s from the worker's environment: tokens live there, not in the blueprint the workflow carries. */
 function expand(text: string, env: NodeJS.ProcessEnv, where: string): string {
-  return expandVariables(text, (name) => env[name], (reference, name) => {
-    throw new NotificationFailed(`${where} uses ${reference} but ${name} is not set on the worker`);
-  });
+  return expandVariables(
+    text,
+    (name) => env[name],
+    (reference, name) => {
+      throw new NotificationFailed(`${where} uses ${reference} but ${name} is not set on the worker`);
+    },
+  );
 }
 
 async function postWebhook(webhook: NonNullable<NotifySpec['webhook']>, body: string, env: NodeJS.ProcessEnv): Promise<void> {

@@ -196,7 +196,11 @@ export const SECTIONS: Readonly<Record<SectionName, Section>> = {
     staging: { kind: 'string', description: 'Base URL of the staging ACME directory (used with --staging).' },
   },
   caStorage: {
-    type: { kind: 'plugin', category: 'storage', description: "Kind of storage: a short name or an AutoSSL class path; the blueprint's storage when absent." },
+    type: {
+      kind: 'plugin',
+      category: 'storage',
+      description: "Kind of storage: a short name or an AutoSSL class path; the blueprint's storage when absent.",
+    },
     name: {
       kind: 'string',
       description: "ACME: the account key's file in this storage, as AutoSSL names it ('account.key'); a base name also finds <name>.key.",
@@ -230,7 +234,11 @@ export const SECTIONS: Readonly<Record<SectionName, Section>> = {
     },
   },
   webhook: {
-    url: { kind: 'string', required: true, description: 'http(s) URL; ${VAR} is expanded on the worker when sending, so a token in it stays out of history.' },
+    url: {
+      kind: 'string',
+      required: true,
+      description: 'http(s) URL; ${VAR} is expanded on the worker when sending, so a token in it stays out of history.',
+    },
     headers: { kind: 'mapping', description: 'Extra request headers; ${VAR} in a value is expanded on the worker when sending.' },
   },
   dns: {

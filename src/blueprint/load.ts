@@ -331,14 +331,7 @@ const strings = (f: Fields | undefined, key: string): TText[] | undefined => tex
 const PARAMETER_KINDS = { string: 'string', boolean: 'boolean', integer: 'integer', 'string[]': 'strings' } as const;
 
 /** The plugin part of a section: its type (resolved through the catalog), parameters and credential. */
-function readPlugin(
-  ctx: Ctx,
-  f: Fields,
-  category: PluginCategory,
-  where: string,
-  implicit: readonly string[] = [],
-  defaultType = '',
-): PluginSpec {
+function readPlugin(ctx: Ctx, f: Fields, category: PluginCategory, where: string, implicit: readonly string[] = [], defaultType = ''): PluginSpec {
   const declaredType = scalar<string>(f, 'type') ?? defaultType;
   const { entry, type } = pluginOf(ctx, category, declaredType, entryValue(f, 'type')?.pos, join(where, 'type'));
   const credentials = readCredentialRef(ctx, f, entry, where);
@@ -420,7 +413,13 @@ function readParameters(
       continue;
     }
     given.add(name);
-    const field = { kind: PARAMETER_KINDS[spec.type], description: spec.description, enum: spec.enum, minimum: spec.minimum, maximum: spec.maximum } as Field;
+    const field = {
+      kind: PARAMETER_KINDS[spec.type],
+      description: spec.description,
+      enum: spec.enum,
+      minimum: spec.minimum,
+      maximum: spec.maximum,
+    } as Field;
     if (!checkValue(ctx, field, value, join(at, key))) continue;
     const plain = toPlain(value);
     const problem = spec.check?.(plain);
@@ -439,10 +438,14 @@ function readParameters(
 function expandEnv(ctx: Ctx, value: unknown, pos: Pos, where: string): unknown {
   if (Array.isArray(value)) return value.map((v) => expandEnv(ctx, v, pos, where));
   if (typeof value !== 'string') return value;
-  return expandVariables(value, (name) => ctx.env[name], (reference, name) => {
-    ctx.issues.at(pos, `${where} uses ${reference} but the environment variable ${name} is not set`);
-    return reference;
-  });
+  return expandVariables(
+    value,
+    (name) => ctx.env[name],
+    (reference, name) => {
+      ctx.issues.at(pos, `${where} uses ${reference} but the environment variable ${name} is not set`);
+      return reference;
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -468,7 +471,10 @@ function readGlobal(ctx: Ctx, tree: TNode): Global | undefined {
     top.entries.delete('servers');
     for (const [placeholder, { value }] of servers.entries) {
       if (checkValue(ctx, { kind: 'strings', description: '' }, value, `servers.${placeholder}`)) {
-        placeholders.set(placeholder, textItems(value)!.map((item) => item.value));
+        placeholders.set(
+          placeholder,
+          textItems(value)!.map((item) => item.value),
+        );
       }
     }
   }
@@ -636,7 +642,10 @@ function readCaStorage(ctx: Ctx, node: TNode | undefined, where: string): CaStor
   const typed = node?.kind === 'map' && node.entries.has('type') && !isNull(node.entries.get('type')!.value);
   if (!typed) {
     for (const key of ['parameters', 'credentials'].filter((k) => f.entries.has(k))) {
-      ctx.issues.at(f.entries.get(key)!.keyPos, `${where}.${key} without a type: give the storage's type, or drop ${key} to use the blueprint's storage`);
+      ctx.issues.at(
+        f.entries.get(key)!.keyPos,
+        `${where}.${key} without a type: give the storage's type, or drop ${key} to use the blueprint's storage`,
+      );
     }
     return { type: '', declaredType: '', parameters: {}, ...(name !== undefined && { name }) };
   }
@@ -669,7 +678,10 @@ function inheritCaStorage(
     if (!needs || key !== used.ca || !place) continue;
     const what = `certificate authority '${key}' (${ca.type})`;
     if (!own && !storage) {
-      ctx.issues.at(place.pos, `${what} keeps ${needs.holds} in a storage, but neither it nor blueprint '${used.blueprint ?? ''}' has one: add storage: to either`);
+      ctx.issues.at(
+        place.pos,
+        `${what} keeps ${needs.holds} in a storage, but neither it nor blueprint '${used.blueprint ?? ''}' has one: add storage: to either`,
+      );
     } else if (needs.named && name === undefined) {
       ctx.issues.at(place.pos, `${place.where}.storage.name is missing: ${what} keeps ${needs.holds} in the file of that name (e.g. account.key)`);
     }
@@ -702,8 +714,7 @@ function readNotify(ctx: Ctx, node: TNode | undefined): NotifySpec | undefined {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) ctx.issues.at(keyPos, `notify.webhook.headers: '${name}' is not a valid header name`);
   }
   const commandNode = entryValue(f, 'command');
-  const command =
-    commandNode?.kind === 'scalar' ? ['sh', '-c', String(commandNode.value)] : textItems(commandNode)?.map((item) => item.value);
+  const command = commandNode?.kind === 'scalar' ? ['sh', '-c', String(commandNode.value)] : textItems(commandNode)?.map((item) => item.value);
   if (!url && !command) ctx.issues.at(f.pos, 'notify needs a webhook or a command (or both)');
   return {
     ...(url !== undefined && { webhook: { url, headers } }),
@@ -824,7 +835,10 @@ function readKeySpec(ctx: Ctx, f: Fields): KeySpec {
         ? `expect one of ${ECDSA_KEY_SIZES.join(', ')}`
         : `expect ${RSA_BITS.min} to ${RSA_BITS.max} bits, a multiple of ${RSA_BITS.multipleOf}: CAs refuse smaller RSA keys, ` +
           `the CA/Browser Forum asks for whole bytes, and OpenSSL verifies none larger`;
-    ctx.issues.at(entryValue(f, 'private_key_size')!.pos, `certificate.private_key_size ${written} does not fit private_key_type ${type}; ${expected}`);
+    ctx.issues.at(
+      entryValue(f, 'private_key_size')!.pos,
+      `certificate.private_key_size ${written} does not fit private_key_type ${type}; ${expected}`,
+    );
   }
   const size = fits ? written : DEFAULT_KEY_SIZES[type];
   return type === 'ECDSA' ? { type: 'ec', curve: size === 384 ? 'P-384' : 'P-256' } : { type: 'rsa', bits: size };

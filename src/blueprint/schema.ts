@@ -65,7 +65,11 @@ function fieldSchema(catalog: PluginCatalog, field: Field, nullable: boolean): S
     case 'plugin': {
       const names = { enum: pluginNames(catalog, field.category) };
       const modules = catalog.isModuleReference(field.category, './x.js');
-      const module = { type: 'string', pattern: '^\\.{1,2}/|^/|#', description: 'An in-house plugin module: ./path.js, /path.js or package, with #export.' };
+      const module = {
+        type: 'string',
+        pattern: '^\\.{1,2}/|^/|#',
+        description: 'An in-house plugin module: ./path.js, /path.js or package, with #export.',
+      };
       schema = { ...(modules ? { anyOf: [names, module] } : names), ...(field.default && { default: field.default }) };
       break;
     }
@@ -74,7 +78,12 @@ function fieldSchema(catalog: PluginCatalog, field: Field, nullable: boolean): S
       schema = { type: 'object' };
       break;
     case 'command':
-      schema = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string' }, minItems: 1 }] };
+      schema = {
+        anyOf: [
+          { type: 'string', minLength: 1 },
+          { type: 'array', items: { type: 'string' }, minItems: 1 },
+        ],
+      };
       break;
     case 'section':
       schema = ref(field.section);
@@ -118,12 +127,7 @@ function pluginConditions(catalog: PluginCatalog, category: PluginCategory, sect
 }
 
 /** When the section's `discriminator` (a plugin `type`, a DNS `provider`) is one of `names`, its parameters. */
-function parametersRule(
-  discriminator: string,
-  names: string[],
-  parameters: Readonly<Record<string, ParameterSpec>>,
-  implicit: string[],
-): Schema {
+function parametersRule(discriminator: string, names: string[], parameters: Readonly<Record<string, ParameterSpec>>, implicit: string[]): Schema {
   const required = Object.keys(parameters).filter((k) => parameters[k].required && !implicit.includes(k));
   return {
     if: { properties: { [discriminator]: { enum: names } }, required: [discriminator] },

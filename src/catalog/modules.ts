@@ -46,7 +46,9 @@ export function resolveModuleReference(reference: string, fromFile: string): str
   if (specifier === '') throw new PluginModuleError(`plugin module '${reference}': no module before '#'`);
   let file: string;
   try {
-    file = require.resolve(specifier.startsWith('.') ? path.resolve(path.dirname(fromFile), specifier) : specifier, { paths: [path.dirname(fromFile)] });
+    file = require.resolve(specifier.startsWith('.') ? path.resolve(path.dirname(fromFile), specifier) : specifier, {
+      paths: [path.dirname(fromFile)],
+    });
   } catch {
     throw new PluginModuleError(`plugin module '${specifier}' not found (looked from ${path.dirname(fromFile)})`);
   }

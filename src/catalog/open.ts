@@ -76,7 +76,12 @@ interface Opened {
 }
 
 /** Calls the factory of `type` with the spec, its parameters completed with the defaults of the plugin's spec. */
-export async function create<C extends PluginCategory>(category: C, type: string, spec: { parameters: Record<string, unknown> }, ctx: PluginContext): Promise<Opened[C]> {
+export async function create<C extends PluginCategory>(
+  category: C,
+  type: string,
+  spec: { parameters: Record<string, unknown> },
+  ctx: PluginContext,
+): Promise<Opened[C]> {
   const entry = findPlugin(category, type);
   // The loader rejects unknown types; this guards blueprints built by hand in code.
   if (!entry) throw new PluginConfigError(`${category} ${type}`, `no ${category} plugin of type '${type}'`);

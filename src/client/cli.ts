@@ -21,16 +21,29 @@ export interface OptionSpec {
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   config: { type: 'string', value: 'FILE', help: 'Global blueprint merged under every blueprint (per top-level key).' },
   blueprint: { type: 'string', short: 'b', value: 'FILE|DIR', help: 'Blueprint file, or a folder searched recursively for *.yaml / *.yml.' },
-  credentials: { type: 'string', multiple: true, value: 'NAME:VALUE', help: 'A credential on the command line (repeatable), e.g. git_credentials:user:pass.' },
+  credentials: {
+    type: 'string',
+    multiple: true,
+    value: 'NAME:VALUE',
+    help: 'A credential on the command line (repeatable), e.g. git_credentials:user:pass.',
+  },
   'credentials-file': { type: 'string', value: 'FILE', help: 'Ini file with a [NAME] section per credential (default ~/.autossl).' },
   staging: { type: 'boolean', help: "Use the CAs' staging endpoints." },
   debug: { type: 'boolean', help: 'Print stack traces and debug logs.' },
-  'data-dir': { type: 'string', value: 'DIR', help: 'Local state (dev server database, examples), default ./.autossl; exported as AUTOSSL_DATA_DIR.' },
+  'data-dir': {
+    type: 'string',
+    value: 'DIR',
+    help: 'Local state (dev server database, examples), default ./.autossl; exported as AUTOSSL_DATA_DIR.',
+  },
   help: { type: 'boolean', short: 'h', help: 'Show help.' },
 };
 
 export const CONNECTION_OPTIONS: Record<string, OptionSpec> = {
-  address: { type: 'string', value: 'HOST:PORT', help: 'Temporal frontend (default $TEMPORAL_ADDRESS, then 127.0.0.1:7233; see the action for its fallback).' },
+  address: {
+    type: 'string',
+    value: 'HOST:PORT',
+    help: 'Temporal frontend (default $TEMPORAL_ADDRESS, then 127.0.0.1:7233; see the action for its fallback).',
+  },
   namespace: { type: 'string', value: 'NS', help: 'Temporal namespace (default $TEMPORAL_NAMESPACE, then default).' },
   'task-queue': { type: 'string', value: 'QUEUE', help: 'Task queue of the autossl workers (default autossl).' },
 };
@@ -53,7 +66,10 @@ export interface Parsed {
 
 function toConfig(options: Record<string, OptionSpec>): ParseArgsConfig['options'] {
   return Object.fromEntries(
-    Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
+    Object.entries(options).map(([name, o]) => [
+      name,
+      { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
+    ]),
   );
 }
 

@@ -53,7 +53,6 @@ export function pluginEnvironment(ctx: Context, interactive: boolean): PluginEnv
   const prompt = interactive && process.stdin.isTTY ? require('./prompt').prompt : undefined;
   return {
     staging: ctx.values.staging === true,
-    credentialsFor: (blueprint) =>
-      createCredentialResolver({ specs: blueprint.credentials, commandLine, file, env: process.env, prompt }),
+    credentialsFor: (blueprint) => createCredentialResolver({ specs: blueprint.credentials, commandLine, file, env: process.env, prompt }),
   };
 }

@@ -84,9 +84,13 @@ async function embedded(ctx: Context, target: Target, opts: SessionOptions): Pro
     // The workflow code bundle (made on first use) is read while the server starts.
     const bundling = workerModule?.then((w) => w.cachedWorkflowBundle(path.join(dataDir, 'cache')));
     bundling?.catch(() => undefined);
-    const server = await startDevServer({ dataDir, ui: false, namespace: target.namespace, log: ctx.debug ? io.err : undefined }).catch((err: Error) => {
-      throw new TemporalUnavailable(`no Temporal server answers at ${DEFAULT_ADDRESS} and the embedded one over ${dataDir} did not start: ${err.message}`);
-    });
+    const server = await startDevServer({ dataDir, ui: false, namespace: target.namespace, log: ctx.debug ? io.err : undefined }).catch(
+      (err: Error) => {
+        throw new TemporalUnavailable(
+          `no Temporal server answers at ${DEFAULT_ADDRESS} and the embedded one over ${dataDir} did not start: ${err.message}`,
+        );
+      },
+    );
     undo.push(() => server.stop());
     await lock.setServer({ pid: server.pid, address: server.address });
     const connection = await Connection.connect({ address: server.address });
@@ -98,7 +102,9 @@ async function embedded(ctx: Context, target: Target, opts: SessionOptions): Pro
       (await import('../worker/logging')).installLogger(ctx.debug ? 'DEBUG' : opts.worker === 'full' ? 'WARN' : 'ERROR');
       const native = await NativeConnection.connect({ address: server.address });
       undo.push(() => native.close());
-      const worker = await (await workerModule).createWorker({
+      const worker = await (
+        await workerModule
+      ).createWorker({
         connection: native,
         namespace: target.namespace,
         taskQueue: target.taskQueue,

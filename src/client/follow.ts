@@ -86,7 +86,9 @@ export async function reportCycles(
     const cycle = status.lastCycle!;
     if (!finished) {
       const where = status.pendingCsrLocation ? ` (stored at ${status.pendingCsrLocation})` : '';
-      ctx.io.out(`${status.name}: awaiting certificate - send the CSR below${where} to the CA, then: autossl --blueprint <file> deploy -c <certificate file>`);
+      ctx.io.out(
+        `${status.name}: awaiting certificate - send the CSR below${where} to the CA, then: autossl --blueprint <file> deploy -c <certificate file>`,
+      );
       ctx.io.out(status.pendingCsr ?? '');
       code = EXIT.action;
       continue;
@@ -96,6 +98,9 @@ export async function reportCycles(
     if (before?.lastCycle) printCycle(ctx, before, before.lastCycle, `cycle ${before.lastCycle.number} (under way before this request): `);
     if (!printCycle(ctx, status, cycle, '', ` [tracking record ${r.workflowId}]`)) code = EXIT.action;
   }
-  await session.settle?.(requests.map((r) => r.workflowId), deadline);
+  await session.settle?.(
+    requests.map((r) => r.workflowId),
+    deadline,
+  );
   return code;
 }

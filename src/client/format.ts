@@ -3,7 +3,11 @@
 export function table(headers: string[], rows: string[][], indent = ''): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
-    indent + cells.map((c, i) => (i === cells.length - 1 ? c : (c ?? '').padEnd(widths[i]))).join('  ').trimEnd();
+    indent +
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : (c ?? '').padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
 

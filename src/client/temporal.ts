@@ -186,13 +186,15 @@ export async function waitForCycle(
   let toldUnanswered = false;
   let earlier: number | undefined;
   for (;;) {
-    const status = await queryStatus(session, workflowId, Math.max(1_000, Math.min(QUERY_TIMEOUT_MS, deadline - Date.now()))).catch((err: unknown) => {
-      if (!(err instanceof WorkflowUnanswered)) throw err;
-      // The request is queued: it is served when a worker comes. Say why nothing moves, once.
-      if (!toldUnanswered) io.err(`  waiting: ${err.message}`);
-      toldUnanswered = true;
-      return null;
-    });
+    const status = await queryStatus(session, workflowId, Math.max(1_000, Math.min(QUERY_TIMEOUT_MS, deadline - Date.now()))).catch(
+      (err: unknown) => {
+        if (!(err instanceof WorkflowUnanswered)) throw err;
+        // The request is queued: it is served when a worker comes. Say why nothing moves, once.
+        if (!toldUnanswered) io.err(`  waiting: ${err.message}`);
+        toldUnanswered = true;
+        return null;
+      },
+    );
     if (status) {
       const cycle = status.lastCycle;
       const mine = typeof requestId === 'number' ? cycle?.number === requestId : (cycle?.requestIds.includes(requestId) ?? false);
@@ -205,7 +207,9 @@ export async function waitForCycle(
       if (status.state === 'AwaitingCertificate') return { status, finished: false };
     }
     if (Date.now() > deadline) {
-      throw new CycleTimeout(`${workflowId}: not finished after ${Math.round(timeoutMs / 1000)} s; the request stays queued, follow it with 'autossl status'`);
+      throw new CycleTimeout(
+        `${workflowId}: not finished after ${Math.round(timeoutMs / 1000)} s; the request stays queued, follow it with 'autossl status'`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -55,7 +55,9 @@ function completed(a: Scheduled, result: unknown): Entry | null {
       const r = result as Inspection | undefined;
       if (!r) return null;
       const bad = r.servers.filter((s) => s.error || !s.certificate).map((s) => s.label);
-      const stored = r.stored ? `stored ${r.stored.serial} valid until ${r.stored.notAfter}` : `nothing stored${r.storedError ? ` (${r.storedError})` : ''}`;
+      const stored = r.stored
+        ? `stored ${r.stored.serial} valid until ${r.stored.notAfter}`
+        : `nothing stored${r.storedError ? ` (${r.storedError})` : ''}`;
       const held = `${r.servers.length - bad.length}/${r.servers.length} server(s) hold a certificate${bad.length ? ` (not: ${bad.join(', ')})` : ''}`;
       return { kind: 'inspect', text: `${a.summary}: ${stored}; ${held}` };
     }
@@ -70,12 +72,22 @@ function completed(a: Scheduled, result: unknown): Entry | null {
       const info = r?.certificate ? parseCertificate(r.certificate) : undefined;
       const noted = r?.notices?.length ? `; ${r.notices.join('; ')}` : '';
       return info
-        ? { kind: 'certificate', text: `${a.summary}: certificate ${info.serial} received, valid until ${info.notAfter}${noted}`, serial: info.serial, notAfter: info.notAfter }
+        ? {
+            kind: 'certificate',
+            text: `${a.summary}: certificate ${info.serial} received, valid until ${info.notAfter}${noted}`,
+            serial: info.serial,
+            notAfter: info.notAfter,
+          }
         : { kind: 'certificate', text: `${a.summary}: certificate received${noted}` };
     }
     case 'storeCertificate': {
       const r = result as { serial: string; notAfter: string; domains: string[] };
-      return { kind: 'certificate', text: `${a.summary}: certificate ${r.serial} stored, valid until ${r.notAfter}, for ${r.domains.join(', ')}`, serial: r.serial, notAfter: r.notAfter };
+      return {
+        kind: 'certificate',
+        text: `${a.summary}: certificate ${r.serial} stored, valid until ${r.notAfter}, for ${r.domains.join(', ')}`,
+        serial: r.serial,
+        notAfter: r.notAfter,
+      };
     }
     case 'deployToServer': {
       const [, server, serial] = a.args as [unknown, string, string];
@@ -150,7 +162,12 @@ function runEntries(events: HistoryEvent[]): (Entry & { at: string })[] {
       if (o?.failure) add({ kind: 'failure', text: `delivered certificate refused: ${failureText(o.failure)}`, error: failureText(o.failure) });
       else {
         const r = decode(o?.success?.payloads?.[0] as Payload) as { serial?: string; notAfter?: string } | undefined;
-        add({ kind: 'certificate', text: `delivered certificate ${r?.serial} accepted, valid until ${r?.notAfter}`, serial: r?.serial, notAfter: r?.notAfter });
+        add({
+          kind: 'certificate',
+          text: `delivered certificate ${r?.serial} accepted, valid until ${r?.notAfter}`,
+          serial: r?.serial,
+          notAfter: r?.notAfter,
+        });
       }
     } else if (e.timerStartedEventAttributes && summary) {
       add({ kind: 'wait', text: summary });
@@ -161,7 +178,10 @@ function runEntries(events: HistoryEvent[]): (Entry & { at: string })[] {
     } else if (e.workflowExecutionContinuedAsNewEventAttributes) {
       add(cycleClosed(decode(e.workflowExecutionContinuedAsNewEventAttributes.input?.payloads?.[0] as Payload) as LifecycleInput | undefined));
     } else if (e.workflowExecutionTerminatedEventAttributes) {
-      add({ kind: 'closed', text: `closed: terminated${e.workflowExecutionTerminatedEventAttributes.reason ? ` (${e.workflowExecutionTerminatedEventAttributes.reason})` : ''}` });
+      add({
+        kind: 'closed',
+        text: `closed: terminated${e.workflowExecutionTerminatedEventAttributes.reason ? ` (${e.workflowExecutionTerminatedEventAttributes.reason})` : ''}`,
+      });
     } else if (e.workflowExecutionFailedEventAttributes) {
       add({ kind: 'closed', text: `closed: failed (${failureText(e.workflowExecutionFailedEventAttributes.failure)})` });
     } else if (e.workflowExecutionCanceledEventAttributes) {

@@ -8,12 +8,7 @@ import type { ServerPlugin, StoragePlugin } from '../plugins/types';
 import { certificateFacts, reportedFacts } from './certificate';
 import type { CertificateFacts, Inspection, RenewalWindow, ServerFacts } from './facts';
 
-
-async function readStored(
-  blueprint: Blueprint,
-  storage: StoragePlugin,
-  env: PluginEnvironment,
-): Promise<Pick<Inspection, 'stored' | 'storedError'>> {
+async function readStored(blueprint: Blueprint, storage: StoragePlugin, env: PluginEnvironment): Promise<Pick<Inspection, 'stored' | 'storedError'>> {
   if (!storage.stores('crt')) return { stored: null };
   const crt = await storage.get(blueprint.name, 'crt');
   if (crt === null) return { stored: null };

@@ -64,7 +64,16 @@ async function checkOne(env: PluginEnvironment, blueprint: Blueprint, now: Date)
     return report(blueprint, await inspect(blueprint, env, now), now);
   } catch (err) {
     const error = messageOf(err);
-    return { name: blueprint.name, file: blueprint.source.blueprint, verdict: 'error', renewReasons: [], renewAt: null, stored: null, servers: [], error };
+    return {
+      name: blueprint.name,
+      file: blueprint.source.blueprint,
+      verdict: 'error',
+      renewReasons: [],
+      renewAt: null,
+      stored: null,
+      servers: [],
+      error,
+    };
   }
 }
 

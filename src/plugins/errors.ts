@@ -18,7 +18,11 @@ export abstract class PluginError extends ClassifiedError {
   readonly #reasonCode: string | undefined;
 
   /** `subject` names the plugin the way a person knows it: `local:/etc/ssl/site`, `storage local:/var/lib/autossl`. */
-  constructor(readonly subject: string, readonly detail: string, options?: PluginErrorOptions) {
+  constructor(
+    readonly subject: string,
+    readonly detail: string,
+    options?: PluginErrorOptions,
+  ) {
     super(`${subject}: ${detail}`, options);
     this.#reasonCode = options?.reasonCode;
   }
@@ -42,7 +46,12 @@ export class PluginIoError extends PluginError {
   override readonly name: ErrorName = 'PluginIoError';
 
   /** `code` is the errno (or SFTP) code, kept for the activity layer's logs and tests. */
-  constructor(subject: string, detail: string, readonly code: string | undefined, options?: PluginErrorOptions) {
+  constructor(
+    subject: string,
+    detail: string,
+    readonly code: string | undefined,
+    options?: PluginErrorOptions,
+  ) {
     super(subject, detail, options);
   }
 }

@@ -71,7 +71,10 @@ function hashedMatch(field: string, name: string): boolean {
 }
 
 function wildcard(pattern: string): RegExp {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`, 'i');
 }
 
@@ -92,9 +95,7 @@ const HOST_KEY_ALGORITHMS: [string, string[]][] = [
   ['ssh-rsa', ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']],
 ];
 
-export type HostKeyVerdict =
-  | { trusted: true }
-  | { trusted: false; reason: 'unknown' | 'mismatch' | 'revoked'; expected?: string; line?: number };
+export type HostKeyVerdict = { trusted: true } | { trusted: false; reason: 'unknown' | 'mismatch' | 'revoked'; expected?: string; line?: number };
 
 /** Judges the offered key against the keys known for the host. */
 export function judgeHostKey(offered: Buffer, known: KnownKey[]): HostKeyVerdict {

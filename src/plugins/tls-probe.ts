@@ -33,7 +33,9 @@ export function servedCertificate(endpoint: Endpoint, opts: { servername?: strin
       if (raw) resolve(new X509Certificate(raw));
       else reject(new Error(`${formatEndpoint(endpoint)} presented no certificate`));
     });
-    socket.setTimeout(opts.timeoutMs, () => socket.destroy(new Error(`no TLS handshake with ${formatEndpoint(endpoint)} within ${opts.timeoutMs} ms`)));
+    socket.setTimeout(opts.timeoutMs, () =>
+      socket.destroy(new Error(`no TLS handshake with ${formatEndpoint(endpoint)} within ${opts.timeoutMs} ms`)),
+    );
     socket.once('error', reject);
   });
 }

@@ -28,7 +28,10 @@ export interface LockOwner {
 /** The data dir stayed locked by a live process; the message says by whom and what to do. */
 export class DataDirBusy extends ClassifiedError {
   override readonly name = 'DataDirBusy';
-  constructor(message: string, readonly owner: LockOwner) {
+  constructor(
+    message: string,
+    readonly owner: LockOwner,
+  ) {
     super(message);
   }
 }
@@ -131,7 +134,12 @@ async function takeOver(file: string, seen: string, opts: LockOptions): Promise<
   const marker = `${file}.takeover`;
   const mine = `${process.pid} ${randomUUID()}`;
   if ((await createFileExclusive('data dir lock', marker, mine, PUBLIC_FILE_MODE)) !== mine) {
-    const age = Date.now() - (await fs.stat(marker).then((s) => s.mtimeMs, () => Date.now()));
+    const age =
+      Date.now() -
+      (await fs.stat(marker).then(
+        (s) => s.mtimeMs,
+        () => Date.now(),
+      ));
     if (age > TAKEOVER_STALE_MS) await fs.rm(marker, { force: true });
     return false;
   }

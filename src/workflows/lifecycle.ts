@@ -65,8 +65,7 @@ const activities = (options: ActivityOptions) => proxyActivities<Activities>(opt
 // the activity retried on another, instead of waiting for its whole start-to-close timeout.
 const HEARTBEAT_TIMEOUT = '20s';
 const quick = (summary: string) => activities({ startToCloseTimeout: '2m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: retry(5), summary });
-const issuing = (summary: string) =>
-  activities({ startToCloseTimeout: '15m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: retry(8), summary });
+const issuing = (summary: string) => activities({ startToCloseTimeout: '15m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: retry(8), summary });
 // Tracking log and notifications: a few quick tries, then the cycle goes on without them.
 const reporting = (summary: string) =>
   activities({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 3 }, summary });
@@ -107,7 +106,11 @@ function failedStep(err: unknown): FailedStep {
   if (!(err instanceof ActivityFailure)) return { step: 'cycle', reasonCode: UNCLASSIFIED.reasonCode };
   const { cause } = err;
   const reasonCode =
-    cause instanceof ApplicationFailure ? reasonCodeOf(cause.type, cause.details) : cause instanceof TimeoutFailure ? TIMED_OUT : UNCLASSIFIED.reasonCode;
+    cause instanceof ApplicationFailure
+      ? reasonCodeOf(cause.type, cause.details)
+      : cause instanceof TimeoutFailure
+        ? TIMED_OUT
+        : UNCLASSIFIED.reasonCode;
   return { step: err.activityType, reasonCode };
 }
 
@@ -267,7 +270,9 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       received = { ...(await quick('check and store the issued certificate').storeCertificate(blueprint, { bundle: pem })), pem };
     }
     const noted = cycle.notices ? `; ${cycle.notices.join('; ')}` : '';
-    await track('certificate-received', `certificate ${received.serial} from ${caName}, valid until ${received.notAfter}${noted}`, { certificate: received.pem });
+    await track('certificate-received', `certificate ${received.serial} from ${caName}, valid until ${received.notAfter}${noted}`, {
+      certificate: received.pem,
+    });
     const { pem: _pem, ...facts } = received;
     return facts;
   }
@@ -288,7 +293,7 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
     enter('AwaitingCertificate', waiting);
     await track('awaiting-certificate', waiting);
     await notify('awaiting-certificate', waiting);
-    for (let reminders = 0; ; ) {
+    for (let reminders = 0; ;) {
       const warning = expiryWarning(status.stored, Date.now());
       if (warning) {
         status.reason = `${waiting}; ${warning}`;
@@ -298,7 +303,10 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       const nextReminder = since + (reminders + 1) * reminderIntervalMs();
       const escalation = nextWarningAt(status.stored, Date.now());
       const wakeAt = escalation !== null && escalation < nextReminder ? escalation : nextReminder;
-      const summary = wakeAt === nextReminder ? `remind at ${iso(wakeAt)}: certificate from ${caName} awaited` : `escalate at ${iso(wakeAt)}: certificate near expiry`;
+      const summary =
+        wakeAt === nextReminder
+          ? `remind at ${iso(wakeAt)}: certificate from ${caName} awaited`
+          : `escalate at ${iso(wakeAt)}: certificate near expiry`;
       if (await condition(() => delivered !== undefined, Math.max(1, wakeAt - Date.now()), { summary })) break;
       if (Date.now() >= nextReminder) {
         reminders += 1;
@@ -399,7 +407,12 @@ export async function certificateLifecycle(input: LifecycleInput): Promise<never
       ids.map(async (id) => {
         const server = status.servers.find((s) => s.id === id)!;
         try {
-          const facts = await activities({ startToCloseTimeout: '5m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: retry(3), summary: `deploy to ${server.label}` }).deployToServer(blueprint, id, serial);
+          const facts = await activities({
+            startToCloseTimeout: '5m',
+            heartbeatTimeout: HEARTBEAT_TIMEOUT,
+            retry: retry(3),
+            summary: `deploy to ${server.label}`,
+          }).deployToServer(blueprint, id, serial);
           // Absent in histories recorded before deploys read back.
           if (facts) readBack.set(id, facts);
           server.failures = 0;

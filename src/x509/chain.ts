@@ -59,9 +59,7 @@ class PathBuilder {
     const cert = path[path.length - 1];
     const isLeaf = path.length === 1;
     if (!isLeaf && cert.issuer === cert.subject && signedBy(cert, cert)) return this.check(path);
-    const candidates = this.anchors.filter(
-      (a) => a.subject === cert.issuer && !path.some((p) => p.fingerprint256 === a.fingerprint256),
-    );
+    const candidates = this.anchors.filter((a) => a.subject === cert.issuer && !path.some((p) => p.fingerprint256 === a.fingerprint256));
     const issuers = candidates.filter((a) => signedBy(cert, a));
     if (issuers.length === 0) {
       if (!isLeaf) return this.check(path);

@@ -127,8 +127,7 @@ const csrCommonName = (csr: Pkcs10CertificateRequest): string | undefined => csr
 /** DNS SANs of a CSR, else its common name; normalised where valid, lower-cased otherwise. */
 export function csrDomains(csr: Pkcs10CertificateRequest): string[] {
   const san = csr.getExtension(id_ce_subjectAltName);
-  const dns =
-    san instanceof SubjectAlternativeNameExtension ? san.names.items.filter((n) => n.type === 'dns').map((n) => n.value) : [];
+  const dns = san instanceof SubjectAlternativeNameExtension ? san.names.items.filter((n) => n.type === 'dns').map((n) => n.value) : [];
   return normalizeNames(dns, csrCommonName(csr));
 }
 

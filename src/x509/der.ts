@@ -30,7 +30,7 @@ function readTlv(buf: Buffer, at: number): Tlv | undefined {
 /** The elements of a constructed value, in order; undefined if they do not exactly fill it. */
 function children(value: Buffer): Tlv[] | undefined {
   const out: Tlv[] = [];
-  for (let at = 0; at < value.length; ) {
+  for (let at = 0; at < value.length;) {
     const tlv = readTlv(value, at);
     if (!tlv) return undefined;
     out.push(tlv);

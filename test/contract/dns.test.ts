@@ -5,7 +5,10 @@ import { startBind } from '../helpers/bind';
 import { openBlueprint, sharedService } from './harness';
 import { dnsContract, type DnsUnderTest } from './dns';
 
-const bind = sharedService(() => startBind(), (b) => b.stop());
+const bind = sharedService(
+  () => startBind(),
+  (b) => b.stop(),
+);
 
 /** rfc2136 against BIND with a TSIG key from the blueprint's credential; BIND's answers through a plain resolver. */
 const rfc2136 = async (): Promise<DnsUnderTest> => {

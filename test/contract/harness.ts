@@ -69,9 +69,14 @@ export type Todo = Record<string, string>;
  * The `it` of a suite: each check gets a fresh target from `setup` (with the options `options()` gives when it
  * runs), and the target is closed and torn down whatever the check did.
  */
-export function contractCheck<O, T extends { teardown(): Promise<void> }>(setup: (options: O) => Promise<T>, close: (target: T) => Promise<void>, todo: Todo) {
-  return (title: string, fn: (target: T) => Promise<void>, options: () => O = () => ({}) as O) =>
-    it(title, { todo: todo[title] }, async () => {
+export function contractCheck<O, T extends { teardown(): Promise<void> }>(
+  setup: (options: O) => Promise<T>,
+  close: (target: T) => Promise<void>,
+  todo: Todo,
+) {
+  // node:test runs what `it` registers; its promise is the runner's, as for a bare `it`.
+  return (title: string, fn: (target: T) => Promise<void>, options: () => O = () => ({}) as O): void =>
+    void it(title, { todo: todo[title] }, async () => {
       const target = await setup(options());
       try {
         await fn(target);

@@ -13,7 +13,10 @@ async function pairIn(folder: string) {
 }
 
 /** Opens the blueprint's one server; `served` reads challenge files from `acmeDir` under the blueprint's folder. */
-async function serverOf(sections: (dir: string) => Record<string, unknown>, extra: { credentialEnv?: Record<string, string>; secrets?: string[] } = {}) {
+async function serverOf(
+  sections: (dir: string) => Record<string, unknown>,
+  extra: { credentialEnv?: Record<string, string>; secrets?: string[] } = {},
+) {
   const opened = await openBlueprint(sections, extra.credentialEnv);
   const server = await openServer(opened.blueprint, opened.blueprint.servers[0].id, opened.env);
   return { opened, server, secrets: extra.secrets };
@@ -30,10 +33,16 @@ async function filesServer(entry: (dir: string) => Record<string, unknown>): Pro
   };
 }
 
-const sshd = sharedService(() => startSshd(), (s) => s.stop());
+const sshd = sharedService(
+  () => startSshd(),
+  (s) => s.stop(),
+);
 
 const INCAPSULA = { api_id: '31337', api_key: '6f4d1878-contract-secret-key' };
-const incapsula = sharedService(() => startIncapsulaStandIn({ credentials: INCAPSULA }), (api) => api.stop());
+const incapsula = sharedService(
+  () => startIncapsulaStandIn({ credentials: INCAPSULA }),
+  (api) => api.stop(),
+);
 let nextSiteId = 7000;
 
 const local = async ({ fullChain }: ServerSetupOptions) =>
@@ -67,7 +76,9 @@ const incapsulaSite = async (): Promise<ServerUnderTest> => {
 
 /** The example in-house plugin: key, certificate and chain in one `<folder>/<name>.pem`. */
 const pemBundle = async (): Promise<ServerUnderTest> => {
-  const { opened, server } = await serverOf((dir) => ({ servers: [{ type: `${EXAMPLE_PLUGINS}/pem-bundle.js#server`, parameters: { folder: `${dir}/proxy` } }] }));
+  const { opened, server } = await serverOf((dir) => ({
+    servers: [{ type: `${EXAMPLE_PLUGINS}/pem-bundle.js#server`, parameters: { folder: `${dir}/proxy` } }],
+  }));
   return {
     server,
     readBack: async () => {

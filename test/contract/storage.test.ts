@@ -12,7 +12,12 @@ import { storageContract, type StorageUnderTest } from './storage';
 
 const execFileAsync = promisify(execFile);
 
-async function storageOf(storage: Record<string, unknown>, data: ArtifactKind[] | undefined, credentialEnv: Record<string, string> = {}, more: Record<string, unknown> = {}) {
+async function storageOf(
+  storage: Record<string, unknown>,
+  data: ArtifactKind[] | undefined,
+  credentialEnv: Record<string, string> = {},
+  more: Record<string, unknown> = {},
+) {
   const opened = await openBlueprint({ storage: { ...storage, ...(data && { data: data.map((type) => ({ type })) }) }, ...more }, credentialEnv);
   const plugin = await openStorage(opened.blueprint, opened.env);
   if (!plugin) throw new Error('the blueprint has a storage');

@@ -9,7 +9,11 @@ const readText = async (file: string): Promise<string> => (await readIfExists(fi
 const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '');
 
 /** The blueprint's tracking, writing to `<dir>/record/<file of the certificate>`; its storage holds the key. */
-async function trackingOf(tracking: (dir: string) => Record<string, unknown>, fileOf: (certificate: string) => string, storedKey: string): Promise<TrackingUnderTest> {
+async function trackingOf(
+  tracking: (dir: string) => Record<string, unknown>,
+  fileOf: (certificate: string) => string,
+  storedKey: string,
+): Promise<TrackingUnderTest> {
   const opened = await openBlueprint((dir) => ({
     tracking: tracking(path.join(dir, 'record')),
     storage: { type: 'local', parameters: { path: path.join(dir, 'storage') } },
@@ -34,11 +38,19 @@ async function trackingOf(tracking: (dir: string) => Record<string, unknown>, fi
 }
 
 const local = ({ storedKey }: { storedKey: string }) =>
-  trackingOf((folder) => ({ type: 'local', parameters: { log_folder: folder } }), (c) => `${c}.log`, storedKey);
+  trackingOf(
+    (folder) => ({ type: 'local', parameters: { log_folder: folder } }),
+    (c) => `${c}.log`,
+    storedKey,
+  );
 
 /** The in-house ticket plugin of test/fixtures/plugins: a ticket line per step. */
 const tickets = ({ storedKey }: { storedKey: string }) =>
-  trackingOf((folder) => ({ type: path.join(FIXTURE_PLUGINS, 'ticket-tracking.js'), parameters: { folder, queue: 'PKI' } }), (c) => `${c}.tickets`, storedKey);
+  trackingOf(
+    (folder) => ({ type: path.join(FIXTURE_PLUGINS, 'ticket-tracking.js'), parameters: { folder, queue: 'PKI' } }),
+    (c) => `${c}.tickets`,
+    storedKey,
+  );
 
 trackingContract('local', local);
 trackingContract('in-house tickets (test/fixtures/plugins)', tickets);

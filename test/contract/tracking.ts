@@ -35,27 +35,35 @@ export function trackingContract(name: string, setup: TrackingSetup, todo: Todo 
       ...extra,
     });
 
-    check('record() appends one entry per step and leaves the earlier ones as they were', async ({ tracking, entries }) => {
-      assert.deepEqual(await entries(CONTRACT_DOMAIN), []);
-      await tracking.record(entry('renewal-started'));
-      const first = await entries(CONTRACT_DOMAIN);
-      assert.equal(first.length, 1);
-      assert.match(first[0], /renewal-started/);
-      await tracking.record(entry('certificate-issued', { csr: leaf.csrPem, certificate_pem: leaf.certPem }));
-      const both = await entries(CONTRACT_DOMAIN);
-      assert.equal(both.length, 2);
-      assert.equal(both[0], first[0], 'the first entry is untouched');
-      assert.match(both[1], /certificate-issued/);
-    }, withStoredKey);
+    check(
+      'record() appends one entry per step and leaves the earlier ones as they were',
+      async ({ tracking, entries }) => {
+        assert.deepEqual(await entries(CONTRACT_DOMAIN), []);
+        await tracking.record(entry('renewal-started'));
+        const first = await entries(CONTRACT_DOMAIN);
+        assert.equal(first.length, 1);
+        assert.match(first[0], /renewal-started/);
+        await tracking.record(entry('certificate-issued', { csr: leaf.csrPem, certificate_pem: leaf.certPem }));
+        const both = await entries(CONTRACT_DOMAIN);
+        assert.equal(both.length, 2);
+        assert.equal(both[0], first[0], 'the first entry is untouched');
+        assert.match(both[1], /certificate-issued/);
+      },
+      withStoredKey,
+    );
 
-    check('record() never writes a private key', async ({ tracking, written }) => {
-      await tracking.record(entry('csr-created', { csr: leaf.csrPem }));
-      await tracking.record(entry('certificate-issued', { csr: leaf.csrPem, certificate_pem: leaf.certPem }));
-      const all = await written();
-      assert.ok(all.length > 0, 'the back end holds the record');
-      assert.doesNotMatch(all, /PRIVATE KEY/);
-      // Base64 survives JSON and other escaping: a line of the stored key is found in any encoding of it.
-      assert.ok(!all.includes(leaf.keyPem.split('\n')[1]), 'the stored key appears in the record');
-    }, withStoredKey);
+    check(
+      'record() never writes a private key',
+      async ({ tracking, written }) => {
+        await tracking.record(entry('csr-created', { csr: leaf.csrPem }));
+        await tracking.record(entry('certificate-issued', { csr: leaf.csrPem, certificate_pem: leaf.certPem }));
+        const all = await written();
+        assert.ok(all.length > 0, 'the back end holds the record');
+        assert.doesNotMatch(all, /PRIVATE KEY/);
+        // Base64 survives JSON and other escaping: a line of the stored key is found in any encoding of it.
+        assert.ok(!all.includes(leaf.keyPem.split('\n')[1]), 'the stored key appears in the record');
+      },
+      withStoredKey,
+    );
   });
 }

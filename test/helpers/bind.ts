@@ -77,14 +77,9 @@ export async function startBind(opts: { zone?: string; keyName?: string } = {}):
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'autossl-bind-'));
   await fs.writeFile(
     path.join(dir, `${zone}.db`),
-    [
-      '$TTL 5',
-      `@ IN SOA ns.${zone}. hostmaster.${zone}. ( 1 5 5 60 5 )`,
-      `@ IN NS ns.${zone}.`,
-      '@ IN A 127.0.0.1',
-      '* IN A 127.0.0.1',
-      '',
-    ].join('\n'),
+    ['$TTL 5', `@ IN SOA ns.${zone}. hostmaster.${zone}. ( 1 5 5 60 5 )`, `@ IN NS ns.${zone}.`, '@ IN A 127.0.0.1', '* IN A 127.0.0.1', ''].join(
+      '\n',
+    ),
   );
   const conf = path.join(dir, 'named.conf');
   await fs.writeFile(
@@ -132,7 +127,13 @@ zone "${zone}" {
     const deadline = Date.now() + 15_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`named exited with ${child.exitCode}:\n${output}`);
-      const answered = await Promise.race([resolver.resolveSoa(zone).then(() => true, () => false), spawnFailed]);
+      const answered = await Promise.race([
+        resolver.resolveSoa(zone).then(
+          () => true,
+          () => false,
+        ),
+        spawnFailed,
+      ]);
       if (answered) break;
       if (Date.now() > deadline) throw new Error(`named did not answer on 127.0.0.1:${port} within 15 s:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));

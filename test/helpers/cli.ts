@@ -31,10 +31,15 @@ export interface RunOptions {
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, NO_COLOR: '1', ...opts.env };
-    const child = execFile(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? REPO, env, timeout: opts.timeoutMs ?? 60_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: opts.cwd ?? REPO, env, timeout: opts.timeoutMs ?? 60_000 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') return reject(err);
+        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      },
+    );
     // A command that exits without reading its input closes the pipe: nothing to report.
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(opts.input ?? '');
@@ -58,7 +63,12 @@ export async function snapshot(dir: string): Promise<Snapshot> {
       } else if (st.isSymbolicLink()) {
         out.push([rel, `link ${mode} -> ${await fs.readlink(full)}`]);
       } else {
-        out.push([rel, `file ${mode} ${st.size} bytes sha256:${createHash('sha256').update(await fs.readFile(full)).digest('hex')}`]);
+        out.push([
+          rel,
+          `file ${mode} ${st.size} bytes sha256:${createHash('sha256')
+            .update(await fs.readFile(full))
+            .digest('hex')}`,
+        ]);
       }
     }
   };

@@ -85,7 +85,8 @@ export async function startIncapsulaStandIn(opts: { credentials: { api_id: strin
     if (pems.length < 2) return `certificate holds ${pems.length} PEM certificate(s); the full chain (leaf, intermediates, root) is required`;
     const certs = pems.map((p) => new X509Certificate(p));
     for (let i = 0; i + 1 < certs.length; i++) {
-      if (!certs[i].checkIssued(certs[i + 1]) || !certs[i].verify(certs[i + 1].publicKey)) return `certificate ${i + 1} of the chain is not issued by certificate ${i + 2}`;
+      if (!certs[i].checkIssued(certs[i + 1]) || !certs[i].verify(certs[i + 1].publicKey))
+        return `certificate ${i + 1} of the chain is not issued by certificate ${i + 2}`;
     }
     const root = certs[certs.length - 1];
     if (!root.checkIssued(root) || !root.verify(root.publicKey)) return 'the chain does not end with its root CA';
@@ -112,7 +113,14 @@ export async function startIncapsulaStandIn(opts: { credentials: { api_id: strin
       return { res: 0, body: answer(0, 'OK') };
     }
     const custom = site.custom
-      ? { active: true, expirationDate: site.custom.expirationDate, revocationError: false, validityError: false, chainError: false, hostnameMismatchError: false }
+      ? {
+          active: true,
+          expirationDate: site.custom.expirationDate,
+          revocationError: false,
+          validityError: false,
+          chainError: false,
+          hostnameMismatchError: false,
+        }
       : { active: false };
     const status = {
       site_id: site.siteId,
@@ -142,7 +150,8 @@ export async function startIncapsulaStandIn(opts: { credentials: { api_id: strin
       };
       if (!endpoint) return wrong('unknown path');
       if (req.method !== 'POST') return wrong('not a POST');
-      if (req.headers['content-type']?.split(';')[0].trim() !== 'application/x-www-form-urlencoded') return wrong(`content type ${req.headers['content-type']}`);
+      if (req.headers['content-type']?.split(';')[0].trim() !== 'application/x-www-form-urlencoded')
+        return wrong(`content type ${req.headers['content-type']}`);
       // Credentials belong in the headers; never in the form or the URL, where they end up in logs.
       if ('api_key' in fields || 'api_id' in fields) return wrong('credentials in the form');
       if (req.headers['x-api-id'] !== opts.credentials.api_id || req.headers['x-api-key'] !== opts.credentials.api_key) {

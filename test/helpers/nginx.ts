@@ -34,7 +34,12 @@ export async function startNginx(opts: { certificateFile: string; keyFile: strin
   try {
     const binary = await systemBinary('nginx', 'nginx');
     const port = await freePort();
-    if (!(await fs.access(opts.certificateFile).then(() => true, () => false))) {
+    if (
+      !(await fs.access(opts.certificateFile).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       const keyPem = await generatePrivateKey({ type: 'ec', curve: 'P-256' });
       await fs.mkdir(path.dirname(opts.certificateFile), { recursive: true });
       await fs.writeFile(opts.keyFile, keyPem, { mode: 0o600 });
@@ -74,7 +79,10 @@ export async function startNginx(opts: { certificateFile: string; keyFile: strin
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     const deadline = Date.now() + STARTUP_TIMEOUT_MS;
     for (;;) {
-      const up = await servedCertificate({ host: '127.0.0.1', port }, { timeoutMs: 2_000 }).then(() => true, () => false);
+      const up = await servedCertificate({ host: '127.0.0.1', port }, { timeoutMs: 2_000 }).then(
+        () => true,
+        () => false,
+      );
       if (up) break;
       if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not serve TLS on port ${port}:\n${stderr}`);
       await new Promise((r) => setTimeout(r, 50));

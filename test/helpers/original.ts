@@ -12,8 +12,15 @@ export const ORIGINAL_AUTOSSL_VERSION = '0.9.9';
 export async function originalAutossl(): Promise<string> {
   const cache = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
   const command = process.env.AUTOSSL_ORIGINAL ?? path.join(cache, 'autossl', 'tools', `autossl-${ORIGINAL_AUTOSSL_VERSION}`, 'bin', 'autossl');
-  if (!(await fs.access(command, constants.X_OK).then(() => true, () => false))) {
-    throw new Error(`the original AutoSSL is not at ${command}: run .ci/run, or pip install 'autossl[git]==${ORIGINAL_AUTOSSL_VERSION}' in a venv and set AUTOSSL_ORIGINAL`);
+  if (
+    !(await fs.access(command, constants.X_OK).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    throw new Error(
+      `the original AutoSSL is not at ${command}: run .ci/run, or pip install 'autossl[git]==${ORIGINAL_AUTOSSL_VERSION}' in a venv and set AUTOSSL_ORIGINAL`,
+    );
   }
   return command;
 }

@@ -59,9 +59,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<TestPebble>
   await fs.writeFile(caBundlePath, tlsCa.certPem);
   await fs.writeFile(path.join(dir, 'cert.pem'), tls.certPem);
   await fs.writeFile(path.join(dir, 'key.pem'), tls.keyPem);
-  const [listen, management, httpPort, tlsPort, dnsPort, dnsManagement] = await Promise.all(
-    Array.from({ length: 6 }, () => freePort()),
-  );
+  const [listen, management, httpPort, tlsPort, dnsPort, dnsManagement] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
   const config = {
     pebble: {
       listenAddress: `127.0.0.1:${listen}`,
@@ -86,11 +84,28 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<TestPebble>
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   };
-  const dns = opts.dnsServer ? undefined : spawn(challtestsrv, [
-    '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '',
-    '-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '',
-    '-management', `127.0.0.1:${dnsManagement}`,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const dns = opts.dnsServer
+    ? undefined
+    : spawn(
+        challtestsrv,
+        [
+          '-defaultIPv4',
+          '127.0.0.1',
+          '-defaultIPv6',
+          '',
+          '-dns01',
+          `127.0.0.1:${dnsPort}`,
+          '-http01',
+          '',
+          '-https01',
+          '',
+          '-tlsalpn01',
+          '',
+          '-management',
+          `127.0.0.1:${dnsManagement}`,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
   if (dns) collect(dns);
   const dnsServer = opts.dnsServer ?? `127.0.0.1:${dnsPort}`;
 
@@ -100,7 +115,10 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<TestPebble>
       // Newer Pebble releases refuse requests without a User-Agent.
       const req = https.request(url, { agent, method: body === undefined ? 'GET' : 'POST', headers: { 'user-agent': 'autossl-test' } }, (res) => {
         let text = '';
-        res.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res
+          .setEncoding('utf8')
+          .on('data', (d) => (text += d))
+          .on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
       });
       req.on('error', reject).end(body);
     });
@@ -122,7 +140,10 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<TestPebble>
     collect(ca);
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (;;) {
-      const ready = await get(directoryUrl).then((r) => r.status === 200, () => false);
+      const ready = await get(directoryUrl).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ready) return;
       if (ca.exitCode !== null || Date.now() > deadline) throw new Error(`Pebble did not start:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));

@@ -85,7 +85,14 @@ async function fingerprintOf(publicKeyFile: string): Promise<string> {
 
 async function sftpSubsystem(opts: SshdOptions): Promise<string> {
   if (opts.failRenameTo === undefined) return 'internal-sftp';
-  const found = await Promise.all(SFTP_SERVERS.map((p) => fs.access(p).then(() => p, () => null)));
+  const found = await Promise.all(
+    SFTP_SERVERS.map((p) =>
+      fs.access(p).then(
+        () => p,
+        () => null,
+      ),
+    ),
+  );
   const server = found.find((p) => p !== null);
   if (!server) throw new Error(`no sftp-server binary (looked in ${SFTP_SERVERS.join(', ')})`);
   // sshd splits the Subsystem line on spaces: the arguments must not contain any.

@@ -7,7 +7,13 @@ export async function systemBinary(name: string, debianPackage: string): Promise
   const folders = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin'];
   for (const folder of folders) {
     const candidate = path.join(folder, name);
-    if (await fs.access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (
+      await fs.access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   throw new Error(`no ${name} found on PATH or in the sbin folders: install ${debianPackage}`);
 }

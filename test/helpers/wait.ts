@@ -19,7 +19,12 @@ export async function eventually<T>(what: string, timeoutMs: number, probe: () =
 
 /** Polls until `ready` holds. */
 export async function until(what: string, ready: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  await eventually(what, timeoutMs, async () => {
-    if (!(await ready())) throw new Error('not yet');
-  }, 100);
+  await eventually(
+    what,
+    timeoutMs,
+    async () => {
+      if (!(await ready())) throw new Error('not yet');
+    },
+    100,
+  );
 }

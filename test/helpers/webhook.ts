@@ -59,7 +59,9 @@ export async function startWebhook(): Promise<Webhook> {
         const found = received.find((r) => match(r.body));
         if (found) return found;
         if (Date.now() > deadline) {
-          throw new Error(`no matching notification within ${timeoutMs} ms; got: ${JSON.stringify(received.map((r) => [r.body.event, r.body.reason]))}`);
+          throw new Error(
+            `no matching notification within ${timeoutMs} ms; got: ${JSON.stringify(received.map((r) => [r.body.event, r.body.reason]))}`,
+          );
         }
         await sleep(100);
       }

@@ -87,7 +87,7 @@ ${extra}`,
     return waitForCycle(session, workflowIdFor(b.name), id, silent, 45_000);
   }
 
-  it("issues with the RSA account the original registered: same key, no new registration, no new file", async () => {
+  it('issues with the RSA account the original registered: same key, no new registration, no new file', async () => {
     const name = names[0];
     const b = await blueprint(name);
     const storage = path.join(dir, name, 'storage');
@@ -135,7 +135,10 @@ notify: { command: "cat > '${told}'", events: [success] }
     assert.deepEqual(describeKey(await fs.readFile(path.join(storage, 'lets_encrypt_account_key.key'), 'utf8')), { type: 'ec', curve: 'P-256' });
     const notices = status.lastCycle?.notices ?? [];
     assert.equal(notices.length, 2, notices.join('\n'));
-    assert.match(notices[0], /^new ACME account key 'lets_encrypt_account_key\.key' created in the CA storage: neither 'lets_encrypt_account_key' nor 'lets_encrypt_account_key\.key' existed there$/);
+    assert.match(
+      notices[0],
+      /^new ACME account key 'lets_encrypt_account_key\.key' created in the CA storage: neither 'lets_encrypt_account_key' nor 'lets_encrypt_account_key\.key' existed there$/,
+    );
     assert.match(notices[1], /^new ACME account https:\/\/\S+ registered at https:\/\/\S+ for the account key 'lets_encrypt_account_key\.key'$/);
 
     const history = await eventually('the history lists the issuance', 10_000, async () => {

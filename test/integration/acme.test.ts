@@ -161,7 +161,10 @@ storage:
 
     // The CA wants it replaced now: an ordinary cycle renews, and the order names the certificate it replaces.
     const crt = await fs.readFile(path.join(dir, name, 'storage', `${name}.crt`), 'utf8');
-    await pebble.setRenewalWindow(crt, { start: new Date(Date.now() - 7_200_000).toISOString(), end: new Date(Date.now() - 3_600_000).toISOString() });
+    await pebble.setRenewalWindow(crt, {
+      start: new Date(Date.now() - 7_200_000).toISOString(),
+      end: new Date(Date.now() - 3_600_000).toISOString(),
+    });
     const renewed = await cycle(b);
     assert.equal(renewed.status.lastCycle?.renewed, true, renewed.status.reason);
     assert.match(renewed.status.lastCycle?.renewReasons.join('; ') ?? '', /renewal information/);
@@ -177,7 +180,10 @@ storage:
     assert.equal(status.state, 'RenewalFailed');
     assert.match(status.lastCycle?.error ?? '', /\*\.wild\.acme\.test can only be validated with DNS-01.*'dns' section/);
     assert.equal(status.stored, null);
-    assert.deepEqual((await fs.readdir(path.join(dir, name, 'storage'))).filter((f) => !f.includes('.pending')), []);
+    assert.deepEqual(
+      (await fs.readdir(path.join(dir, name, 'storage'))).filter((f) => !f.includes('.pending')),
+      [],
+    );
   });
 
   it('still issues when Pebble rejects half of the nonces', async () => {

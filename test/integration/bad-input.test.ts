@@ -252,7 +252,9 @@ describe('bad input: blueprint schema', () => {
   });
 
   test('a private key size that does not fit the key type', async () => {
-    await blueprintRefused(edit('  renewal_delay: 30', '  renewal_delay: 30\n  private_key_type: ECDSA\n  private_key_size: 2048'), [/private_key_size 2048 does not fit private_key_type ECDSA/]);
+    await blueprintRefused(edit('  renewal_delay: 30', '  renewal_delay: 30\n  private_key_type: ECDSA\n  private_key_size: 2048'), [
+      /private_key_size 2048 does not fit private_key_type ECDSA/,
+    ]);
   });
 
   test('an unknown certificate type', async () => {
@@ -262,7 +264,10 @@ describe('bad input: blueprint schema', () => {
 
 describe("bad input: AutoSSL's validation rules", () => {
   test('rule 1: the certificate names a CA that is not declared', async () => {
-    await blueprintRefused(edit('  certificate_authority: Commercial', '  certificate_authority: Comercial'), [/Certificate authority 'Comercial' is not supported/, /Commercial/]);
+    await blueprintRefused(edit('  certificate_authority: Commercial', '  certificate_authority: Comercial'), [
+      /Certificate authority 'Comercial' is not supported/,
+      /Commercial/,
+    ]);
   });
 
   test('rule 2: an OV certificate without an organization', async () => {
@@ -280,13 +285,22 @@ describe("bad input: AutoSSL's validation rules", () => {
   });
 
   test('rule 7: a credential used but not declared', async () => {
-    await blueprintRefused(edit('  type: local\n  parameters:\n    path', '  type: local\n  credentials: storage_login\n  parameters:\n    path'), [/credential 'storage_login' of storage is missing from credentials/]);
+    await blueprintRefused(edit('  type: local\n  parameters:\n    path', '  type: local\n  credentials: storage_login\n  parameters:\n    path'), [
+      /credential 'storage_login' of storage is missing from credentials/,
+    ]);
   });
 
-  test('a local CA with no storage, its own or the blueprint\'s (found by check, not at the first renewal)', async () => {
-    const localCa = edit('    key: Commercial\n', '    key: Commercial\n    type: autossl.ca_manager.local.LocalCa\n    parameters: { ca_private_key: ca.key, ca_certificate: ca.crt }\n');
+  test("a local CA with no storage, its own or the blueprint's (found by check, not at the first renewal)", async () => {
+    const localCa = edit(
+      '    key: Commercial\n',
+      '    key: Commercial\n    type: autossl.ca_manager.local.LocalCa\n    parameters: { ca_private_key: ca.key, ca_certificate: ca.crt }\n',
+    );
     const text = localCa.slice(0, localCa.indexOf('storage:\n'));
-    await blueprintRefused(text, [/certificate authority 'Commercial' \(local-ca\) keeps the CA key and certificate in a storage, but neither it nor blueprint/], lineOf(text, 'name: Commercial CA'));
+    await blueprintRefused(
+      text,
+      [/certificate authority 'Commercial' \(local-ca\) keeps the CA key and certificate in a storage, but neither it nor blueprint/],
+      lineOf(text, 'name: Commercial CA'),
+    );
   });
 });
 
@@ -313,13 +327,21 @@ describe('bad input: names that look like paths', () => {
   });
 
   test('a crt_name with a slash', async () => {
-    await blueprintRefused(edit(`      path: ${q(site.web)}`, `      path: ${q(site.web)}\n      crt_name: ../../etc/cert`), [/crt_name '\.\.\/\.\.\/etc\/cert' may hold only/]);
+    await blueprintRefused(edit(`      path: ${q(site.web)}`, `      path: ${q(site.web)}\n      crt_name: ../../etc/cert`), [
+      /crt_name '\.\.\/\.\.\/etc\/cert' may hold only/,
+    ]);
   });
 
   test('ACME challenge tokens that are not base64url are refused before they name a file', async () => {
     const acmeDir = path.join(site.root, 'acme');
     await fs.mkdir(acmeDir);
-    const spec: ServerSpec = { type: 'local', declaredType: 'local', id: 'local:web', crtName: NAME, parameters: { path: site.web, acme_dir: acmeDir } };
+    const spec: ServerSpec = {
+      type: 'local',
+      declaredType: 'local',
+      id: 'local:web',
+      crtName: NAME,
+      parameters: { path: site.web, acme_dir: acmeDir },
+    };
     // The local server reads nothing from the plugin context.
     const server = await createLocalServer(spec, {} as PluginContext);
     assert.ok(servesHttp01(server));
@@ -339,8 +361,8 @@ describe('bad input: command line', () => {
     await refused(['--frobnicate', 'check'], ['--frobnicate']);
   });
 
-  test("an option of another action (check --force)", async () => {
-    await refused(['--blueprint', site.good, 'check', '--force'], ['--force', "autossl check --help"]);
+  test('an option of another action (check --force)', async () => {
+    await refused(['--blueprint', site.good, 'check', '--force'], ['--force', 'autossl check --help']);
   });
 
   test('an unknown action, with the list of actions', async () => {
@@ -415,7 +437,10 @@ describe('bad input: command line', () => {
   });
 
   test('deploy --tracking-record of another certificate', async () => {
-    await refused(['--blueprint', site.good, 'deploy', '-t', 'cert:other.example.test'], ['tracking record cert:other.example.test does not belong to www.example.test']);
+    await refused(
+      ['--blueprint', site.good, 'deploy', '-t', 'cert:other.example.test'],
+      ['tracking record cert:other.example.test does not belong to www.example.test'],
+    );
   });
 });
 
@@ -485,7 +510,10 @@ describe('bad input: deploy --certificate/--private-key (pre-deploy checks, no T
   test('a full chain wanted but no chain known', async () => {
     const noChain = edit(`    chain_of_trust:\n      - ${q(ca.certPem)}\n`, '');
     const file = await writeInput(edit(`      path: ${q(site.web)}`, `      path: ${q(site.web)}\n      deploy_full_chain: true`, noChain));
-    await refused(['--blueprint', file, 'deploy', '-c', inputs['good.crt'], '-k', inputs['good.key']], [/wants the full chain \(deploy_full_chain\)/]);
+    await refused(
+      ['--blueprint', file, 'deploy', '-c', inputs['good.crt'], '-k', inputs['good.key']],
+      [/wants the full chain \(deploy_full_chain\)/],
+    );
   });
 
   test('the key given as the certificate (swapped files)', async () => {
@@ -530,7 +558,9 @@ describe('bad input: deploy --certificate/--private-key (pre-deploy checks, no T
 
   test('the same garbage given to submit', async () => {
     const huge = path.join(site.bulky, 'garbage.crt');
-    await refused(['submit', '-c', huge, '--workflow-id', `cert:${NAME}`], [`--certificate ${huge}: larger than 1 MiB`], { alsoUnchanged: [site.bulky] });
+    await refused(['submit', '-c', huge, '--workflow-id', `cert:${NAME}`], [`--certificate ${huge}: larger than 1 MiB`], {
+      alsoUnchanged: [site.bulky],
+    });
   });
 
   test('a good pair but no Temporal server: refused, and not stored either', async () => {

@@ -139,7 +139,9 @@ async function installPair(site: Site, pair: { keyPem: string; certPem: string; 
     await s.put(NAME, 'crt', [pair.certPem, ...pair.chain].join(''));
   });
   for (const server of blueprint.servers) {
-    await using(await openServer(blueprint, server.id, pluginEnv), (s) => s.deploy(deployPair({ key: pair.keyPem, certificate: pair.certPem, chain: pair.chain })));
+    await using(await openServer(blueprint, server.id, pluginEnv), (s) =>
+      s.deploy(deployPair({ key: pair.keyPem, certificate: pair.certPem, chain: pair.chain })),
+    );
   }
 }
 
@@ -161,7 +163,10 @@ interface CheckJson {
 }
 
 /** `autossl --blueprint FILE check --json`: exit code and the one report, checked for shape. */
-async function checkJson(site: Site, args = ['--blueprint', site.blueprint, 'check', '--json']): Promise<{ code: number | null; report: BlueprintReport; json: CheckJson; stderr: string }> {
+async function checkJson(
+  site: Site,
+  args = ['--blueprint', site.blueprint, 'check', '--json'],
+): Promise<{ code: number | null; report: BlueprintReport; json: CheckJson; stderr: string }> {
   const result = await runUnchanged(site, args);
   let json: CheckJson;
   try {
@@ -282,7 +287,10 @@ describe('autossl check (built CLI, local CA, local storage, two local servers)'
     const missing = server(report, site.web2);
     assert.equal(missing.upToDate, false);
     assert.equal(missing.certificate, null);
-    assert.ok(missing.reasons.some((r) => /no certificate deployed/i.test(r)), missing.reasons.join('; '));
+    assert.ok(
+      missing.reasons.some((r) => /no certificate deployed/i.test(r)),
+      missing.reasons.join('; '),
+    );
 
     const fine = server(report, site.web1);
     assert.equal(fine.upToDate, true, fine.reasons.join('; '));
@@ -294,12 +302,18 @@ describe('autossl check (built CLI, local CA, local storage, two local servers)'
     const { code, report } = await checkJson(site);
     assert.equal(code, 1, describeReport(report));
     assert.equal(report.verdict, 'renewal-needed', describeReport(report));
-    assert.ok(report.renewReasons.some((r) => r.includes(added)), `renewal reasons name ${added}: ${report.renewReasons.join('; ')}`);
+    assert.ok(
+      report.renewReasons.some((r) => r.includes(added)),
+      `renewal reasons name ${added}: ${report.renewReasons.join('; ')}`,
+    );
     assert.deepEqual(report.stored?.coverage.missing, [added]);
     for (const dir of [site.web1, site.web2]) {
       const s = server(report, dir);
       assert.equal(s.upToDate, false, `${s.label} holds a certificate without ${added}`);
-      assert.ok(s.reasons.some((r) => r.includes(added)), s.reasons.join('; '));
+      assert.ok(
+        s.reasons.some((r) => r.includes(added)),
+        s.reasons.join('; '),
+      );
     }
   });
 
@@ -314,11 +328,14 @@ describe('autossl check (built CLI, local CA, local storage, two local servers)'
     assert.equal(code, 1, describeReport(report));
     assert.equal(report.verdict, 'renewal-needed', describeReport(report));
     assert.ok(report.stored && report.stored.daysLeft >= 9 && report.stored.daysLeft <= 10, `about 10 days left, got ${report.stored?.daysLeft}`);
-    assert.ok(report.renewReasons.some((r) => /expire/i.test(r)), report.renewReasons.join('; '));
+    assert.ok(
+      report.renewReasons.some((r) => /expire/i.test(r)),
+      report.renewReasons.join('; '),
+    );
     assert.ok(report.renewAt && Date.parse(report.renewAt) <= Date.now(), 'renewAt is already past');
   });
 
-  test("a server whose key does not match its certificate: that server is out of date with a key reason", async () => {
+  test('a server whose key does not match its certificate: that server is out of date with a key reason', async () => {
     await fs.writeFile(path.join(site.web1, `${NAME}.key`), await makeKey({ type: 'rsa', bits: 2048 }), { mode: 0o600 });
     const { code, report } = await checkJson(site);
     assert.equal(code, 1, describeReport(report));
@@ -326,8 +343,14 @@ describe('autossl check (built CLI, local CA, local storage, two local servers)'
     const bad = server(report, site.web1);
     assert.equal(bad.upToDate, false);
     assert.equal(bad.certificate?.keyMatches, false);
-    assert.ok(bad.reasons.some((r) => /key/i.test(r) && /match/i.test(r)), bad.reasons.join('; '));
-    assert.ok(bad.reasons.every((r) => !r.includes('PRIVATE KEY')), 'no key material in reasons');
+    assert.ok(
+      bad.reasons.some((r) => /key/i.test(r) && /match/i.test(r)),
+      bad.reasons.join('; '),
+    );
+    assert.ok(
+      bad.reasons.every((r) => !r.includes('PRIVATE KEY')),
+      'no key material in reasons',
+    );
     assert.equal(server(report, site.web2).upToDate, true);
   });
 
@@ -350,7 +373,13 @@ describe('autossl check: bad input exits 2 and names the problem', () => {
   let dir: Omit<Site, 'blueprint'>;
   beforeEach(async () => {
     const root = await makeTempDir('autossl-check-cli-bad-');
-    dir = { root, caDir: path.join(root, 'ca'), storageDir: path.join(root, 'storage'), web1: path.join(root, 'web-1'), web2: path.join(root, 'web-2') };
+    dir = {
+      root,
+      caDir: path.join(root, 'ca'),
+      storageDir: path.join(root, 'storage'),
+      web1: path.join(root, 'web-1'),
+      web2: path.join(root, 'web-2'),
+    };
   });
   afterEach(async () => {
     await fs.rm(dir.root, { recursive: true, force: true });
@@ -427,7 +456,10 @@ describe('autossl version, --help and options', () => {
   });
 
   test('an unknown option exits 2 and names it', async () => {
-    for (const args of [['--no-such-option', 'check'], ['check', '--no-such-option']]) {
+    for (const args of [
+      ['--no-such-option', 'check'],
+      ['check', '--no-such-option'],
+    ]) {
       const result = await runCli(args);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, /no-such-option/);

@@ -26,7 +26,10 @@ let workerLog = '';
 
 /** `autossl worker` as its own process, so it can be killed like a real one. */
 function startWorker(address: string): ChildProcess {
-  const child = spawn(process.execPath, [BIN, 'worker', '--address', address, '--task-queue', taskQueue], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'worker', '--address', address, '--task-queue', taskQueue], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.on('data', (d: Buffer) => (workerLog += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (workerLog += d.toString()));
   return child;
@@ -58,7 +61,11 @@ async function assertDeployedEverywhere(folders: string[], name: string, storage
     assert.ok(keyMatchesCertificate(key, deployed), folder);
     assert.equal(key, storedKey, `${folder} holds the stored key`);
   }
-  assert.deepEqual((await fs.readdir(storage)).filter((f) => f.includes('.pending')), [], 'no pending key or CSR left in storage');
+  assert.deepEqual(
+    (await fs.readdir(storage)).filter((f) => f.includes('.pending')),
+    [],
+    'no pending key or CSR left in storage',
+  );
 }
 
 describe('crashes in the middle of a renewal', () => {
@@ -90,7 +97,13 @@ describe('crashes in the middle of a renewal', () => {
     return temporal;
   }
 
-  const sessionOf = (t: TestDevServer): Session => ({ client: t.client, address: t.address, namespace: t.namespace, taskQueue, close: async () => {} });
+  const sessionOf = (t: TestDevServer): Session => ({
+    client: t.client,
+    address: t.address,
+    namespace: t.namespace,
+    taskQueue,
+    close: async () => {},
+  });
 
   it('survives a killed worker and a restarted Temporal server while a manual-CA certificate is awaited', async () => {
     dir = await makeTempDir('autossl-crash-');
@@ -129,7 +142,12 @@ storage: { type: local, parameters: { path: ${dir}/storage } }
     assert.equal((await queryStatus(sessionOf(temporal), workflowId))?.state, 'AwaitingCertificate');
 
     const vendor = await makeCa({ commonName: 'Commercial vendor CA' });
-    const issued = await signCertificate({ csrPem: waiting.status.pendingCsr!, caKeyPem: vendor.keyPem, caCertPem: vendor.certPem, validityDays: 90 });
+    const issued = await signCertificate({
+      csrPem: waiting.status.pendingCsr!,
+      caKeyPem: vendor.keyPem,
+      caCertPem: vendor.certPem,
+      validityDays: 90,
+    });
     const certFile = path.join(dir, 'issued.pem');
     await fs.writeFile(certFile, issued + vendor.certPem);
     const submitted = await runCli(['--blueprint', file, 'submit', '--certificate', certFile, '--address', temporal.address]);
@@ -193,7 +211,7 @@ storage: { type: local, parameters: { path: ${base}/storage } }
     const killedAt = Date.now();
     worker = startWorker(t.address);
     // The new worker retries the issuance: it removes what the dead one placed, then answers a new order.
-    await until('the dead worker\'s challenge files to be replaced', async () => {
+    await until("the dead worker's challenge files to be replaced", async () => {
       const now = await filesIn(acmeDirs);
       return now.length > 0 && !now.some((f) => placed.includes(f));
     });
@@ -254,16 +272,22 @@ storage: { type: local, parameters: { path: ${base}/storage } }
     const session = sessionOf(t);
     const requestId = await requestCycle(session, blueprint, {});
     const started = async () => (await fs.readFile(reloads, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
-    await until('the SSH server\'s reload to start', async () => (await started()) === 1);
+    await until("the SSH server's reload to start", async () => (await started()) === 1);
     // The Temporal server has recorded the local deploy as done: the kill falls between the two deploys.
     await until('the local deploy to complete', async () => {
       const events = (await t.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-      const deploys = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deployToServer').map((e) => String(e.eventId)));
+      const deploys = new Set(
+        events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deployToServer').map((e) => String(e.eventId)),
+      );
       return events.some((e) => deploys.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)));
     });
     // Each deploy renames new files into place: an inode that stays the same is a file not written again.
     const written = async () =>
-      Promise.all([local, remote].flatMap((d) => ['key', 'crt'].map(async (k) => `${d}/${name}.${k} inode ${(await fs.stat(path.join(d, `${name}.${k}`))).ino}`)));
+      Promise.all(
+        [local, remote].flatMap((d) =>
+          ['key', 'crt'].map(async (k) => `${d}/${name}.${k} inode ${(await fs.stat(path.join(d, `${name}.${k}`))).ino}`),
+        ),
+      );
     const before = await written();
 
     await kill9(worker!);

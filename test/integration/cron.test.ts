@@ -95,7 +95,10 @@ describe('cron-style runs on the embedded Temporal server', () => {
     const s = await localSite('twice.cron.test');
     const first = await autossl(s, ['renew', '--yes']);
     assert.equal(first.code, 0, shown(first));
-    assert.match(first.stdout, /^twice\.cron\.test: ok - renewed \(([0-9A-F]+), valid until .*\); deployed to 1 server\(s\) \[tracking record cert:twice\.cron\.test\]$/m);
+    assert.match(
+      first.stdout,
+      /^twice\.cron\.test: ok - renewed \(([0-9A-F]+), valid until .*\); deployed to 1 server\(s\) \[tracking record cert:twice\.cron\.test\]$/m,
+    );
     const serial = (await served(s.webs[0], s.name)).serial;
     assert.ok(first.stdout.includes(serial), first.stdout);
     await assertReleased(s);
@@ -177,7 +180,10 @@ describe('cron-style runs on the embedded Temporal server', () => {
     const history = await autossl(s, ['history', '--json']);
     assert.equal(history.code, 0, shown(history));
     const closed = (JSON.parse(history.stdout) as { entries: { text: string }[] }).entries.map((e) => e.text).filter((t) => / closed: /.test(t));
-    assert.deepEqual(closed.map((t) => t.replace(/ \(.*/, '')), ['cycle 1 closed: ok - renewed', 'cycle 2 closed: ok - renewed']);
+    assert.deepEqual(
+      closed.map((t) => t.replace(/ \(.*/, '')),
+      ['cycle 1 closed: ok - renewed', 'cycle 2 closed: ok - renewed'],
+    );
     assert.ok(closed[1].includes((await served(s.webs[0], s.name)).serial), closed[1]);
     await assertReleased(s);
   });
@@ -225,7 +231,10 @@ describe('cron-style runs on the embedded Temporal server', () => {
     const next = await autossl(s, ['renew', '--yes'], { timeoutMs: 180_000 });
     assert.equal(next.code, 0, `${shown(next)}\n${pebble.log()}`);
     assert.match(next.stderr, new RegExp(`pid ${run.pid} \\(autossl renew, since [^)]+\\) ended without releasing it; taken over`));
-    assert.match(next.stdout, /^killed\.cron\.test: cycle 1 \(under way before this request\): ok - renewed \([0-9A-F]+, valid until [^)]+\); deployed to 2 server\(s\)$/m);
+    assert.match(
+      next.stdout,
+      /^killed\.cron\.test: cycle 1 \(under way before this request\): ok - renewed \([0-9A-F]+, valid until [^)]+\); deployed to 2 server\(s\)$/m,
+    );
     assert.match(next.stdout, /^killed\.cron\.test: ok - not renewed; deployed to 0 server\(s\)/m);
 
     const stored = await fs.readFile(path.join(s.storage, `${name}.crt`), 'utf8');
@@ -236,7 +245,11 @@ describe('cron-style runs on the embedded Temporal server', () => {
       assert.equal(deployed.serial, parseCertificate(stored).serial, w);
       assert.equal(deployed.key, pendingKey, w);
     }
-    assert.deepEqual((await fs.readdir(s.storage)).filter((f) => f.includes('.pending')), [], 'no pending key or CSR left');
+    assert.deepEqual(
+      (await fs.readdir(s.storage)).filter((f) => f.includes('.pending')),
+      [],
+      'no pending key or CSR left',
+    );
     for (const d of acmeDirs) assert.deepEqual(await fs.readdir(d), [], `no challenge file left in ${d}`);
     await assertReleased(s);
   });
@@ -244,11 +257,15 @@ describe('cron-style runs on the embedded Temporal server', () => {
   it("uses the data dir's autossl server while it runs, refuses a second one, and reads its history after", async () => {
     const s = await localSite('served.cron.test');
     const [port, uiPort] = [await freePort(), await freePort()];
-    const server = spawn(process.execPath, [BIN, '--blueprint', s.file, '--data-dir', s.dataDir, 'server', '--port', String(port), '--ui-port', String(uiPort)], {
-      cwd: REPO,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const server = spawn(
+      process.execPath,
+      [BIN, '--blueprint', s.file, '--data-dir', s.dataDir, 'server', '--port', String(port), '--ui-port', String(uiPort)],
+      {
+        cwd: REPO,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let serverOut = '';
     server.stdout.on('data', (d) => (serverOut += d));
     server.stderr.on('data', (d) => (serverOut += d));

@@ -124,7 +124,10 @@ describe('faults: retried, shown by autossl status, recovered without a person',
       const { json, jsonCode, text, textCode } = await autosslStatus(file);
       assert.equal(json.state, 'Ready', `${json.state}: ${json.reason}`);
       assert.deepEqual(json.retrying, []);
-      assert.ok(json.servers.every((s) => s.state === 'ok' && s.lastError === undefined), JSON.stringify(json.servers));
+      assert.ok(
+        json.servers.every((s) => s.state === 'ok' && s.lastError === undefined),
+        JSON.stringify(json.servers),
+      );
       assert.equal(json.lastCycle?.error, undefined);
       assert.equal(jsonCode, 0);
       assert.equal(textCode, 0, text);
@@ -178,7 +181,10 @@ describe('faults: retried, shown by autossl status, recovered without a person',
     // Two failed attempts: it is being retried, not merely tried.
     await eventually('the order retried', 30_000, async () => {
       const { retrying } = await current(b);
-      assert.ok(retrying.some((r) => r.activity === 'issueCertificate' && r.failedAttempts >= 2), JSON.stringify(retrying));
+      assert.ok(
+        retrying.some((r) => r.activity === 'issueCertificate' && r.failedAttempts >= 2),
+        JSON.stringify(retrying),
+      );
     });
     const failing = await eventually('status showing the CA failure', 30_000, async () => {
       const seen = await autosslStatus(file);
@@ -193,7 +199,10 @@ describe('faults: retried, shown by autossl status, recovered without a person',
       assert.match(seen.text, new RegExp(`^${escape(name)}\\s+Renewing\\s`, 'm'));
       assert.match(
         seen.text,
-        new RegExp(`^  ${escape(name)} retrying order the certificate from the CA: attempt \\d+ of \\d+ failed, (next in \\d+ s|attempt \\d+ running): ${escape(unreachable)}$`, 'm'),
+        new RegExp(
+          `^  ${escape(name)} retrying order the certificate from the CA: attempt \\d+ of \\d+ failed, (next in \\d+ s|attempt \\d+ running): ${escape(unreachable)}$`,
+          'm',
+        ),
       );
       shown(t, seen.text);
       return seen;
@@ -269,12 +278,18 @@ describe('faults: retried, shown by autossl status, recovered without a person',
       storage: { type: 'git', credentials: 'git_http', parameters: { git_url: url } },
       credentials: { git_http: { type: 'UserPassword' } },
     });
-    const down = new RegExp(`^storage git:${escape(url)}: cannot (read the remote|fetch): .*(Failed to connect|Couldn't connect|Connection refused)`, 'i');
+    const down = new RegExp(
+      `^storage git:${escape(url)}: cannot (read the remote|fetch): .*(Failed to connect|Couldn't connect|Connection refused)`,
+      'i',
+    );
 
     await start(b);
     await eventually('storage reads retried', 30_000, async () => {
       const { retrying } = await current(b);
-      assert.ok(retrying.some((r) => r.activity === 'inspect' && r.failedAttempts >= 2), JSON.stringify(retrying));
+      assert.ok(
+        retrying.some((r) => r.activity === 'inspect' && r.failedAttempts >= 2),
+        JSON.stringify(retrying),
+      );
     });
     await eventually('status showing the git failure while retrying', 30_000, async () => {
       const seen = await autosslStatus(file);
@@ -282,7 +297,10 @@ describe('faults: retried, shown by autossl status, recovered without a person',
       assert.equal(reading?.step, 'inspect storage and servers', JSON.stringify(seen.json.retrying));
       assert.match(reading.error, down);
       assert.equal(reading.errorType, 'PluginIoError');
-      assert.match(seen.text, new RegExp(`^  ${escape(name)} retrying inspect storage and servers: attempt \\d+ of \\d+ failed, .*: storage git:${escape(url)}: `, 'm'));
+      assert.match(
+        seen.text,
+        new RegExp(`^  ${escape(name)} retrying inspect storage and servers: attempt \\d+ of \\d+ failed, .*: storage git:${escape(url)}: `, 'm'),
+      );
       shown(t, seen.text);
     });
     // Its attempts spent, the cycle fails, saying why; the workflow then starts another on its own.
@@ -299,7 +317,10 @@ describe('faults: retried, shown by autossl status, recovered without a person',
     await eventually('another cycle retrying', 30_000, async () => {
       const { status, retrying } = await current(b);
       assert.ok(status.cycles > failedCycle, `cycle ${status.cycles}`);
-      assert.ok(retrying.some((r) => r.activity === 'inspect'), JSON.stringify(retrying));
+      assert.ok(
+        retrying.some((r) => r.activity === 'inspect'),
+        JSON.stringify(retrying),
+      );
     });
 
     const again = await startGitHttp({ projectRoot: root, username: GIT_USER, password: GIT_PASSWORD, port: first.port });
@@ -310,7 +331,10 @@ describe('faults: retried, shown by autossl status, recovered without a person',
     const { stdout: inGit } = await execFileAsync('git', ['--git-dir', remote, 'show', `main:${name}.crt`]);
     assert.equal(parseCertificate(inGit).serial, serial, 'the certificate is in the remote');
     assert.equal(await serialOf(path.join(dir, name, 'web', `${name}.crt`)), serial);
-    assert.ok(again.requests.some((r) => r.authorised && r.path.endsWith('/git-receive-pack')), 'pushed with the password');
+    assert.ok(
+      again.requests.some((r) => r.authorised && r.path.endsWith('/git-receive-pack')),
+      'pushed with the password',
+    );
     // Failures are recorded in history with git's words: the password must be in none of them.
     let history = '';
     for await (const run of harness.temporal.client.workflow.list({ query: `WorkflowId = '${workflowIdFor(name)}'` })) {

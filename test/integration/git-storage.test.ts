@@ -112,7 +112,10 @@ describe('git storage', () => {
   /** Commit messages of the remote branch, newest first. */
   async function commits(repo: string, branch = 'main'): Promise<string[]> {
     const log = await git('--git-dir', repo, 'log', '--format=%an <%ae>%n%B%x00', branch);
-    return log.split('\0').map((m) => m.trim()).filter(Boolean);
+    return log
+      .split('\0')
+      .map((m) => m.trim())
+      .filter(Boolean);
   }
 
   const artifacts: Record<ArtifactKind, string> = {
@@ -264,8 +267,14 @@ describe('git storage', () => {
     }
     assert.match(printed, /AUTOSSL_GIT_PASSWORD: '\*\*\*'/, 'the trace printed the environment, blanked');
     assert.equal(await git('--git-dir', remote, 'show', 'main:ca/ca.key'), artifacts.key);
-    assert.ok(http.requests.some((r) => !r.authorised), 'the server asked for credentials');
-    assert.ok(http.requests.some((r) => r.authorised && r.method === 'POST' && r.path.endsWith('/git-receive-pack')), 'pushed authenticated');
+    assert.ok(
+      http.requests.some((r) => !r.authorised),
+      'the server asked for credentials',
+    );
+    assert.ok(
+      http.requests.some((r) => r.authorised && r.method === 'POST' && r.path.endsWith('/git-receive-pack')),
+      'pushed authenticated',
+    );
 
     const errors: string[] = [];
     const wrong = await open('cache-wrong', { git_url: url }, context([`git_http:${USERNAME}:${WRONG_PASSWORD}`]), 'git_http');
@@ -283,7 +292,11 @@ describe('git storage', () => {
     assert.ok(config.includes(url), 'the remote is the URL as written');
     const stored = await Promise.all((await filesUnder(path.join(dir, 'cache-http'))).map((f) => fs.readFile(f, 'latin1')));
     for (const secret of SECRETS) {
-      for (const [where, text] of [['errors', errors.join('\n')], ['output', printed], ['clone', stored.join('\n')]]) {
+      for (const [where, text] of [
+        ['errors', errors.join('\n')],
+        ['output', printed],
+        ['clone', stored.join('\n')],
+      ]) {
         assert.ok(!text.includes(secret), `a password is in the ${where}`);
       }
     }
@@ -394,7 +407,13 @@ credentials:
 `,
       );
       const [blueprint] = await loadBlueprints({ blueprint: file });
-      const session: Session = { client: temporal.client, address: temporal.address, namespace: temporal.namespace, taskQueue, close: async () => {} };
+      const session: Session = {
+        client: temporal.client,
+        address: temporal.address,
+        namespace: temporal.namespace,
+        taskQueue,
+        close: async () => {},
+      };
       const workflowId = workflowIdFor(blueprint.name);
       const cycle = await requestCycle(session, blueprint, {});
       const { status } = await waitForCycle(session, workflowId, cycle, { out() {}, err() {} }, 60_000);
@@ -408,7 +427,10 @@ credentials:
       const tree = await git('--git-dir', remote, 'ls-tree', '--name-only', 'certificates', 'certs/');
       assert.deepEqual(tree.split('\n').filter(Boolean).sort(), ['certs/git.test.crt', 'certs/git.test.csr', 'certs/git.test.key']);
       const messages = await commits(remote, 'certificates');
-      assert.ok(messages.some((m) => m.includes(`certificate ${serial}`) && m.includes(`Workflow: ${workflowId}`)), messages.join('\n---\n'));
+      assert.ok(
+        messages.some((m) => m.includes(`certificate ${serial}`) && m.includes(`Workflow: ${workflowId}`)),
+        messages.join('\n---\n'),
+      );
       assert.ok((await git('--git-dir', path.join(dir, 'http/ca.git'), 'ls-tree', '--name-only', 'main', 'ca/')).includes('ca/ca.key'));
 
       let history = '';

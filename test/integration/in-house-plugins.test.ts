@@ -69,7 +69,10 @@ tracking:
     assert.match(bundle, /^-----BEGIN PRIVATE KEY-----/);
     assert.equal(parseCertificate(bundle.slice(bundle.indexOf('-----BEGIN CERTIFICATE-----'))).serial, status.stored?.serial);
 
-    const tickets = (await fs.readFile(path.join(dir, 'tickets', 'inhouse.test.tickets'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const tickets = (await fs.readFile(path.join(dir, 'tickets', 'inhouse.test.tickets'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(tickets.length >= 3, JSON.stringify(tickets));
     assert.ok(tickets.every((t) => t.queue === 'PKI' && t.priority === 2 && t.id === 'cert:inhouse.test'));
     assert.ok(tickets.some((t) => t.step === 'csr-created' && t.has_csr));

@@ -44,7 +44,11 @@ describe('incapsula site against the HTTPS stand-in', () => {
   });
 
   /** A blueprint with one Incapsula site and a LocalCa, in the original's format (class paths). */
-  async function blueprint(name: string, siteId: number, opts: { baseUrl?: string; caBundle?: string | null; more?: string } = {}): Promise<Blueprint> {
+  async function blueprint(
+    name: string,
+    siteId: number,
+    opts: { baseUrl?: string; caBundle?: string | null; more?: string } = {},
+  ): Promise<Blueprint> {
     const file = path.join(dir, `${name}.yaml`);
     const caBundle = opts.caBundle === undefined ? api.caBundlePath : opts.caBundle;
     await fs.writeFile(
@@ -106,7 +110,10 @@ ${opts.more ?? ''}`,
     assert.deepEqual(facts, { id: b.servers[0].id, label: `incapsula:site 1001 via ${new URL(api.baseUrl).host}`, certificate: null });
     const verdict = decide({ at: new Date().toISOString(), stored: null, servers: [facts] }, { renewalDelayDays: 30, now: Date.now() });
     assert.deepEqual(verdict.servers[0].reasons, ['no certificate deployed']);
-    assert.deepEqual(requestsFor(1001).map((r) => r.path), ['/api/prov/v1/sites/status']);
+    assert.deepEqual(
+      requestsFor(1001).map((r) => r.path),
+      ['/api/prov/v1/sites/status'],
+    );
     assert.deepEqual(api.problems, []);
   });
 
@@ -116,7 +123,9 @@ ${opts.more ?? ''}`,
     const wrong = { INCAPSULA_API_ID: API_ID, INCAPSULA_API_KEY: 'not-the-key' };
     for (const action of ['read', 'deploy'] as const) {
       const before = requestsFor(1002).length;
-      const attempt = using(await site(b, env(wrong)), async (s) => (action === 'read' ? s.readCurrent() : s.deploy(deployPair(await pair('locked.example.test')))));
+      const attempt = using(await site(b, env(wrong)), async (s) =>
+        action === 'read' ? s.readCurrent() : s.deploy(deployPair(await pair('locked.example.test'))),
+      );
       await assert.rejects(attempt, (err: unknown) => {
         assert.ok(err instanceof PluginConfigError, String(err));
         assert.match(err.message, /res 9411: Authentication missing or invalid \(authentication missing or invalid: check the api_id and api_key/);
@@ -130,11 +139,17 @@ ${opts.more ?? ''}`,
 
   it('refuses an unknown site_id, naming it', async () => {
     const b = await blueprint('nowhere.example.test', 9999);
-    await assert.rejects(using(await site(b), (s) => s.readCurrent()), (err: unknown) => {
-      assert.ok(err instanceof PluginConfigError, String(err));
-      assert.equal(err.message, `incapsula:site 9999 via ${new URL(api.baseUrl).host}: reading the site status refused with res 9413: Unknown/unauthorized site_id (unknown or unauthorized site_id)`);
-      return true;
-    });
+    await assert.rejects(
+      using(await site(b), (s) => s.readCurrent()),
+      (err: unknown) => {
+        assert.ok(err instanceof PluginConfigError, String(err));
+        assert.equal(
+          err.message,
+          `incapsula:site 9999 via ${new URL(api.baseUrl).host}: reading the site status refused with res 9413: Unknown/unauthorized site_id (unknown or unauthorized site_id)`,
+        );
+        return true;
+      },
+    );
     assert.equal(requestsFor(9999).length, 1);
   });
 
@@ -144,7 +159,14 @@ ${opts.more ?? ''}`,
     const deployed = await pair('flaky.example.test');
     api.failNext(1003, 'upload', 2);
     await using(await site(b), (s) => s.deploy(deployPair(deployed)));
-    assert.deepEqual(requestsFor(1003).map((r) => [r.path, r.res]), [[UPLOAD_PATH, 3015], [UPLOAD_PATH, 3015], [UPLOAD_PATH, 0]]);
+    assert.deepEqual(
+      requestsFor(1003).map((r) => [r.path, r.res]),
+      [
+        [UPLOAD_PATH, 3015],
+        [UPLOAD_PATH, 3015],
+        [UPLOAD_PATH, 0],
+      ],
+    );
     assert.deepEqual(api.problems, []);
     assert.equal(siteState.custom?.certificate, `${deployed.certificate}${deployed.chain[0]}`);
     const current = await using(await site(b), (s) => s.readCurrent());
@@ -156,16 +178,26 @@ ${opts.more ?? ''}`,
     api.addSite({ siteId: 1004, domain: 'down.example.test' });
     const b = await blueprint('down.example.test', 1004);
     api.failNext(1004, 'status', 10);
-    await assert.rejects(using(await site(b), (s) => s.readCurrent()), (err: unknown) => err instanceof PluginIoError && err.retryable && /res 3015: Internal error/.test(err.message));
+    await assert.rejects(
+      using(await site(b), (s) => s.readCurrent()),
+      (err: unknown) => err instanceof PluginIoError && err.retryable && /res 3015: Internal error/.test(err.message),
+    );
     assert.equal(requestsFor(1004).length, 4);
     const closed = await blueprint('closed.example.test', 1004, { baseUrl: 'https://localhost:1' });
-    await assert.rejects(using(await site(closed), (s) => s.readCurrent()), (err: unknown) => err instanceof PluginIoError && /cannot reach localhost:1 \(ECONNREFUSED\)/.test(err.message));
+    await assert.rejects(
+      using(await site(closed), (s) => s.readCurrent()),
+      (err: unknown) => err instanceof PluginIoError && /cannot reach localhost:1 \(ECONNREFUSED\)/.test(err.message),
+    );
   });
 
   it('refuses an endpoint whose TLS certificate it cannot trust, pointing at ca_bundle', async () => {
     api.addSite({ siteId: 1005, domain: 'untrusted.example.test' });
     const b = await blueprint('untrusted.example.test', 1005, { caBundle: null });
-    await assert.rejects(using(await site(b), (s) => s.readCurrent()), (err: unknown) => err instanceof PluginConfigError && /TLS with localhost:\d+ failed \(\w+\); for a private CA give ca_bundle/.test(err.message));
+    await assert.rejects(
+      using(await site(b), (s) => s.readCurrent()),
+      (err: unknown) =>
+        err instanceof PluginConfigError && /TLS with localhost:\d+ failed \(\w+\); for a private CA give ca_bundle/.test(err.message),
+    );
     assert.equal(requestsFor(1005).length, 0);
   });
 
@@ -199,7 +231,10 @@ ${opts.more ?? ''}`,
       assert.equal(uploaded, 2, 'leaf and the LocalCa root');
       const expiry = new Date(siteState.custom!.expirationDate).toISOString();
       assert.equal(status.stored?.notAfter, expiry);
-      assert.deepEqual(status.servers.map((s) => [s.state, s.notAfter]), [['ok', expiry]]);
+      assert.deepEqual(
+        status.servers.map((s) => [s.state, s.notAfter]),
+        [['ok', expiry]],
+      );
 
       // A cycle with nothing to do uploads nothing: the reported expiry keeps the site up to date.
       const uploads = requestsFor(4711).filter((r) => r.path === UPLOAD_PATH).length;
@@ -225,7 +260,10 @@ ${opts.more ?? ''}`,
       assert.equal(shown.code, 0, shown.stdout + shown.stderr);
       const [state] = JSON.parse(shown.stdout) as { state: string; stored: { notAfter: string }; servers: { label: string; notAfter: string }[] }[];
       assert.equal(state.state, 'Ready');
-      assert.deepEqual(state.servers.map((s) => [s.label, s.notAfter]), [[`incapsula:site 4711 via ${new URL(api.baseUrl).host}`, expiry]]);
+      assert.deepEqual(
+        state.servers.map((s) => [s.label, s.notAfter]),
+        [[`incapsula:site 4711 via ${new URL(api.baseUrl).host}`, expiry]],
+      );
       const text = await runCli(['--blueprint', path.join(dir, `${name}.yaml`), 'status', ...address], cliEnv);
       assert.match(text.stdout, new RegExp(`${name}\\s+Ready\\s+${expiry.slice(0, 16)}\\s+1/1`));
 
@@ -247,9 +285,11 @@ ${opts.more ?? ''}`,
         const write = async (name: string, siteId: number, origin: boolean): Promise<Blueprint> => {
           api.addSite({ siteId, domain: name });
           const file = path.join(dir, `${name}.yaml`);
-          const originServer = origin ? `
+          const originServer = origin
+            ? `
   - type: local
-    parameters: { path: ${dir}/${name}/origin, acme_dir: ${acmeDir} }` : '';
+    parameters: { path: ${dir}/${name}/origin, acme_dir: ${acmeDir} }`
+            : '';
           await fs.writeFile(
             file,
             `name: ${name}
@@ -262,7 +302,16 @@ certificate:
   certificate_authority: Pebble
   common_name: ${name}
   chain_of_trust:
-${trust.map((pem) => `    - |\n${pem.trim().split('\n').map((l) => `      ${l}`).join('\n')}`).join('\n')}
+${trust
+  .map(
+    (pem) =>
+      `    - |\n${pem
+        .trim()
+        .split('\n')
+        .map((l) => `      ${l}`)
+        .join('\n')}`,
+  )
+  .join('\n')}
 certificate_authorities:
   - name: Pebble
     key: Pebble
@@ -286,7 +335,10 @@ credentials:
         const { status } = await cycle(behind);
         assert.equal(status.state, 'Ready', `${status.reason}\n${pebble.log()}`);
         assert.deepEqual(status.lastCycle?.deployed.sort(), behind.servers.map((s) => s.id).sort());
-        assert.ok(web.requests.some((r) => r.startsWith('/.well-known/acme-challenge/')), 'Pebble fetched the token from the origin');
+        assert.ok(
+          web.requests.some((r) => r.startsWith('/.well-known/acme-challenge/')),
+          'Pebble fetched the token from the origin',
+        );
         assert.deepEqual(await fs.readdir(acmeDir), [], 'the token was removed');
         assert.deepEqual(api.problems, []);
         const uploaded = api.site(5001)?.custom?.certificate ?? '';

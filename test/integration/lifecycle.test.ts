@@ -26,7 +26,6 @@ const RECORDED = ['first.test', 'partial.test', 'manual.test', 'reminded.test'];
 
 const silent = { out() {}, err() {} };
 
-
 describe('certificate lifecycle on the dev server', () => {
   let temporal: TestDevServer;
   let harness: LifecycleHarness;
@@ -59,9 +58,11 @@ describe('certificate lifecycle on the dev server', () => {
       runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
       for (const [i, wf] of runs.entries()) {
         // The CLI writes the canonical proto3 JSON that historyFromJSON reads back.
-        const { stdout } = await execFileAsync(await temporalBinary('cli'), [
-          'workflow', 'show', '--address', temporal.address, '--workflow-id', wf.workflowId, '--run-id', wf.runId, '--output', 'json',
-        ], { maxBuffer: 64 * 1024 * 1024 });
+        const { stdout } = await execFileAsync(
+          await temporalBinary('cli'),
+          ['workflow', 'show', '--address', temporal.address, '--workflow-id', wf.workflowId, '--run-id', wf.runId, '--output', 'json'],
+          { maxBuffer: 64 * 1024 * 1024 },
+        );
         // Stack traces in failures name the checkout's folder (and node_modules', which may be a link to another):
         // keep where this machine keeps them out of the fixtures.
         const checkout = path.resolve(__dirname, '../../..');
@@ -84,15 +85,22 @@ notify:
   webhook: { url: '${hook.url}', headers: { X-Test: '${name}' } }
 ${notify}`;
 
-  async function trackingLog(name: string): Promise<{ step: string; message: string; workflow_id: string; csr?: string; certificate_pem?: string }[]> {
+  async function trackingLog(
+    name: string,
+  ): Promise<{ step: string; message: string; workflow_id: string; csr?: string; certificate_pem?: string }[]> {
     const text = await fs.readFile(path.join(dir, name, 'tracking', `${name}.log`), 'utf8');
     assert.doesNotMatch(text, /PRIVATE KEY/);
-    return text.trim().split('\n').map((line) => JSON.parse(line));
+    return text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
   }
 
   async function blueprint(name: string, extra: { ca?: string; servers?: string; more?: string } = {}): Promise<Blueprint> {
     const file = path.join(dir, `${name}.yaml`);
-    const servers = extra.servers ?? `
+    const servers =
+      extra.servers ??
+      `
   - type: local
     parameters: { path: ${dir}/${name}/web-1 }
   - type: autossl.server.local.LocalServer
@@ -195,7 +203,8 @@ ${extra.more ?? ''}`,
 
     // A folder that is a file is the blueprint's or the machine's to fix: the deploy was tried once, not retried,
     // the failure itself saying so (the retry policy lists no error types) with its reason code.
-    const deploysOf = (events: proto.api.history.v1.IHistoryEvent[]) => events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deployToServer');
+    const deploysOf = (events: proto.api.history.v1.IHistoryEvent[]) =>
+      events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deployToServer');
     let events: proto.api.history.v1.IHistoryEvent[] = [];
     // The run of the failed cycle: it has continued as new since.
     for await (const run of temporal.client.workflow.list({ query: `WorkflowId = '${workflowIdFor(b.name)}'` })) {
@@ -209,7 +218,10 @@ ${extra.more ?? ''}`,
     const info = refused.failure!.applicationFailureInfo!;
     assert.equal(info.type, 'PluginConfigError');
     assert.equal(info.nonRetryable, true);
-    assert.deepEqual(info.details!.payloads!.map((p) => defaultPayloadConverter.fromPayload(p)), [{ reasonCode: 'config' }]);
+    assert.deepEqual(
+      info.details!.payloads!.map((p) => defaultPayloadConverter.fromPayload(p)),
+      [{ reasonCode: 'config' }],
+    );
     const attempt = events.find((e) => String(e.eventId) === String(refused.startedEventId))!.activityTaskStartedEventAttributes!.attempt;
     assert.equal(attempt, 1);
 
@@ -270,7 +282,11 @@ ${extra.more ?? ''}`,
 
     // Signed for another key: refused, and the workflow keeps waiting.
     const { createCsr } = await import('../../src/x509');
-    const otherCsr = await createCsr({ keyPem: await generatePrivateKey({ type: 'ec', curve: 'P-256' }), commonName: 'manual.test', domains: ['manual.test', 'alt.manual.test'] });
+    const otherCsr = await createCsr({
+      keyPem: await generatePrivateKey({ type: 'ec', curve: 'P-256' }),
+      commonName: 'manual.test',
+      domains: ['manual.test', 'alt.manual.test'],
+    });
     const wrong = await signCertificate({ csrPem: otherCsr, caKeyPem: caKey, caCertPem: caCert, validityDays: 90 });
     await assert.rejects(handle.executeUpdate(submitUpdate, { args: [{ certificate: wrong }] }), (err: unknown) => {
       assert.ok(err instanceof WorkflowUpdateFailedError);
@@ -319,7 +335,10 @@ ${extra.more ?? ''}`,
     await fs.writeFile(path.join(dir, 'wrong.pem'), wrong.certPem);
     const refused = await autossl('submit', '--workflow-id', id, '--certificate', path.join(dir, 'wrong.pem'));
     assert.equal(refused.code, 1, refused.stderr);
-    assert.match(refused.stderr, new RegExp(`${id} refused the certificate: certificate ${parseCertificate(wrong.certPem).serial} does not match the private key`));
+    assert.match(
+      refused.stderr,
+      new RegExp(`${id} refused the certificate: certificate ${parseCertificate(wrong.certPem).serial} does not match the private key`),
+    );
     assert.equal((await queryStatus(session, id))?.state, 'AwaitingCertificate');
 
     // Bad input: exit 2, nothing sent.
@@ -345,7 +364,12 @@ ${extra.more ?? ''}`,
     // And `submit --blueprint`, after a forced renewal: exit 0 with the serial.
     const forced = await waitForCycle(session, id, await requestCycle(session, b, { force: true }), silent, 60_000);
     assert.equal(forced.status.state, 'AwaitingCertificate');
-    const next = await signCertificate({ csrPem: forced.status.pendingCsr!, caKeyPem: commercial.keyPem, caCertPem: commercial.certPem, validityDays: 90 });
+    const next = await signCertificate({
+      csrPem: forced.status.pendingCsr!,
+      caKeyPem: commercial.keyPem,
+      caCertPem: commercial.certPem,
+      validityDays: 90,
+    });
     await fs.writeFile(path.join(dir, 'next.pem'), next + commercial.certPem);
     const submitted = await autossl('submit', '--blueprint', path.join(dir, `${name}.yaml`), '--certificate', path.join(dir, 'next.pem'));
     assert.equal(submitted.code, 0, submitted.stderr);

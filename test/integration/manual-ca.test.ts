@@ -122,7 +122,10 @@ notify:
     assert.equal(history.code, 0, history.stderr);
     assert.ok(history.stdout.includes(`new private key stored, CSR made, stored as ${location}`), history.stdout);
     const record = JSON.parse((await autossl('history', '-t', id, '--json')).stdout) as { entries: { csrLocation?: string }[] };
-    assert.deepEqual(record.entries.filter((e) => e.csrLocation).map((e) => e.csrLocation), [location]);
+    assert.deepEqual(
+      record.entries.filter((e) => e.csrLocation).map((e) => e.csrLocation),
+      [location],
+    );
 
     const awaiting = await hook.next((n) => n.certificate === name && n.event === 'awaiting-certificate');
     assert.equal(awaiting.body.csrLocation, location);
@@ -174,7 +177,8 @@ notify:
     const { file, blueprint } = await manualBlueprint(name, `{ type: git, parameters: { git_url: 'file://${remote}', folder: certs } }`);
     const location = `git:file://${remote} certs/${name}.csr`;
     const show = async (rev: string) => (await execFileAsync('git', ['--git-dir', remote, 'show', rev])).stdout;
-    const tree = async () => (await execFileAsync('git', ['--git-dir', remote, 'ls-tree', '--name-only', 'main', 'certs/'])).stdout.split('\n').filter(Boolean).sort();
+    const tree = async () =>
+      (await execFileAsync('git', ['--git-dir', remote, 'ls-tree', '--name-only', 'main', 'certs/'])).stdout.split('\n').filter(Boolean).sort();
 
     const waiting = await cycle(blueprint);
     assert.equal(waiting.status.state, 'AwaitingCertificate', waiting.status.reason);

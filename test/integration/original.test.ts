@@ -16,7 +16,12 @@ import { makeCa, makeTempDir, type TestCa } from '../helpers/pki';
 const execFileAsync = promisify(execFile);
 const NAMES = ['localca.example.test', 'ov.example.test', 'subca.example.test'];
 
-const indent = (text: string, spaces: number) => text.trim().split('\n').map((l) => `${' '.repeat(spaces)}${l}`).join('\n');
+const indent = (text: string, spaces: number) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => `${' '.repeat(spaces)}${l}`)
+    .join('\n');
 
 /** The global config (--config): AutoSSL's three CA kinds, the organisation; the local CA keeps no storage of its own. */
 const config = (ca: TestCa) => `---
@@ -258,8 +263,16 @@ describe('side by side with the original AutoSSL', () => {
     assert.equal(renew.code, 0, explain(renew));
     assert.deepEqual(await ourVerdicts(() => s.ours('check', '--json')), Object.fromEntries(NAMES.map((n) => [n, 'up-to-date'])));
     const stored = await fs.readdir(s.p('storage'));
-    assert.deepEqual(stored.filter((f) => f.includes('pending')), [], 'no pending artifact left');
-    assert.deepEqual(stored.filter((f) => f.startsWith('autossl_ca')).sort(), ['autossl_ca.crt', 'autossl_ca.key'], 'the CA files were used, none made');
+    assert.deepEqual(
+      stored.filter((f) => f.includes('pending')),
+      [],
+      'no pending artifact left',
+    );
+    assert.deepEqual(
+      stored.filter((f) => f.startsWith('autossl_ca')).sort(),
+      ['autossl_ca.crt', 'autossl_ca.key'],
+      'the CA files were used, none made',
+    );
 
     const check = await s.original('check');
     assert.deepEqual(upToDateInOriginal(check.stderr).sort(), NAMES, explain(check));
@@ -270,6 +283,9 @@ describe('side by side with the original AutoSSL', () => {
     await s.originalDeploy();
     const ourLeaf = parseCertificate(await fs.readFile(s.p('storage', 'localca.example.test.crt'), 'utf8'));
     assert.equal(parseCertificate(await fs.readFile(s.p('web-2', 'localca.example.test.crt'), 'utf8')).serial, ourLeaf.serial);
-    assert.equal(await fs.readFile(s.p('web-2', 'localca.example.test.key'), 'utf8'), await fs.readFile(s.p('storage', 'localca.example.test.key'), 'utf8'));
+    assert.equal(
+      await fs.readFile(s.p('web-2', 'localca.example.test.key'), 'utf8'),
+      await fs.readFile(s.p('storage', 'localca.example.test.key'), 'utf8'),
+    );
   });
 });

@@ -65,7 +65,13 @@ describe('autossl server over the bundled examples', () => {
       if (statuses.length === 2 && statuses.every((s) => s.state === 'Ready')) break;
       await new Promise((r) => setTimeout(r, 300));
     }
-    assert.deepEqual(statuses.map((s) => [s.name, s.state]), [['api.example.test', 'Ready'], ['www.example.test', 'Ready']]);
+    assert.deepEqual(
+      statuses.map((s) => [s.name, s.state]),
+      [
+        ['api.example.test', 'Ready'],
+        ['www.example.test', 'Ready'],
+      ],
+    );
     const table = await cli(['status', '--address', address]);
     assert.equal(table.code, 0);
     assert.match(table.stdout, /www\.example\.test\s+Ready/);

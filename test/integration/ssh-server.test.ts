@@ -21,7 +21,6 @@ import { everyString, startLifecycleHarness, type LifecycleHarness } from '../he
 
 const silent = { out() {}, err() {} };
 
-
 describe('SSH servers through the lifecycle workflow', () => {
   let dir: string;
   let temporal: TestDevServer;
@@ -35,8 +34,16 @@ describe('SSH servers through the lifecycle workflow', () => {
 
   before(async () => {
     dir = await makeTempDir('autossl-ssh-');
-    [harness, web1, web2, faulty] = await Promise.all([startLifecycleHarness(taskQueue), startSshd(), startSshd(), startSshd({ failRenameTo: '.crt' })]);
-    nginx = await startNginx({ certificateFile: path.join(dir, 'two/web-1/two.ssh.test.crt'), keyFile: path.join(dir, 'two/web-1/two.ssh.test.key') });
+    [harness, web1, web2, faulty] = await Promise.all([
+      startLifecycleHarness(taskQueue),
+      startSshd(),
+      startSshd(),
+      startSshd({ failRenameTo: '.crt' }),
+    ]);
+    nginx = await startNginx({
+      certificateFile: path.join(dir, 'two/web-1/two.ssh.test.crt'),
+      keyFile: path.join(dir, 'two/web-1/two.ssh.test.key'),
+    });
     ({ temporal, session } = harness);
   });
 
@@ -81,7 +88,8 @@ describe('SSH servers through the lifecycle workflow', () => {
   }
 
   const serialOf = async (file: string) => parseCertificate(await fs.readFile(file, 'utf8')).serial;
-  const servedSerial = async () => parseCertificate((await servedCertificate({ host: '127.0.0.1', port: nginx.port }, { timeoutMs: 5_000 })).toString()).serial;
+  const servedSerial = async () =>
+    parseCertificate((await servedCertificate({ host: '127.0.0.1', port: nginx.port }, { timeoutMs: 5_000 })).toString()).serial;
 
   it('deploys to two SSH servers, reloads nginx, which then serves the new certificate; one server down, then back', async () => {
     const { file, blueprint: b } = await blueprint('two.ssh.test', [
@@ -133,10 +141,13 @@ describe('SSH servers through the lifecycle workflow', () => {
     assert.equal(code, 0, stderr);
     const [report] = (JSON.parse(stdout) as { certificates: BlueprintReport[] }).certificates;
     assert.equal(report.verdict, 'up-to-date');
-    assert.deepEqual(report.servers.map((s) => [s.label, s.certificate?.serial, s.error]), [
-      [`ssh:${web1.username}@127.0.0.1:${web1.port}:${path.join(dir, 'two/web-1')}`, renewed, undefined],
-      [`ssh:${web2.username}@127.0.0.1:${web2.port}:${path.join(dir, 'two/web-2')}`, renewed, undefined],
-    ]);
+    assert.deepEqual(
+      report.servers.map((s) => [s.label, s.certificate?.serial, s.error]),
+      [
+        [`ssh:${web1.username}@127.0.0.1:${web1.port}:${path.join(dir, 'two/web-1')}`, renewed, undefined],
+        [`ssh:${web2.username}@127.0.0.1:${web2.port}:${path.join(dir, 'two/web-2')}`, renewed, undefined],
+      ],
+    );
   });
 
   it('refuses an unknown host key and a changed one, with the offered fingerprint, in status and history', async () => {
@@ -156,7 +167,10 @@ describe('SSH servers through the lifecycle workflow', () => {
     const [unknown, changed] = b.servers.map((s) => status.servers.find((x) => x.id === s.id)!);
     const offered = `ssh-ed25519 ${web1.hostKeyFingerprint}`;
     assert.equal(unknown.state, 'failed');
-    assert.match(unknown.lastError ?? '', new RegExp(`unknown host key for \\[127\\.0\\.0\\.1\\]:${web1.port}: the server offered ${offered.replace(/[+/]/g, '\\$&')}`));
+    assert.match(
+      unknown.lastError ?? '',
+      new RegExp(`unknown host key for \\[127\\.0\\.0\\.1\\]:${web1.port}: the server offered ${offered.replace(/[+/]/g, '\\$&')}`),
+    );
     assert.equal(changed.state, 'failed');
     assert.match(changed.lastError ?? '', /host key of .* has changed/);
     assert.ok(changed.lastError!.includes(web1.hostKeyFingerprint), changed.lastError);
@@ -170,7 +184,11 @@ describe('SSH servers through the lifecycle workflow', () => {
       failed.push(...(events ?? []).flatMap((e) => e.activityTaskFailedEventAttributes?.failure ?? []));
     }
     assert.ok(
-      failed.some((f) => f.applicationFailureInfo?.type === 'PluginConfigError' && f.message?.includes(`unknown host key for [127.0.0.1]:${web1.port}: the server offered ${offered}`)),
+      failed.some(
+        (f) =>
+          f.applicationFailureInfo?.type === 'PluginConfigError' &&
+          f.message?.includes(`unknown host key for [127.0.0.1]:${web1.port}: the server offered ${offered}`),
+      ),
       JSON.stringify(failed.map((f) => f.message)),
     );
   });

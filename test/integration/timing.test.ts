@@ -34,7 +34,9 @@ function blueprint(name: string, renewalDelayDays: number): Blueprint {
       chainOfTrust: [],
       isCa: false,
     },
-    certificateAuthorities: [{ name: 'CA', key: 'CA', type: 'local-ca', declaredType: 'local-ca', certificateTypes: ['DV'], chainOfTrust: [], parameters: {} }],
+    certificateAuthorities: [
+      { name: 'CA', key: 'CA', type: 'local-ca', declaredType: 'local-ca', certificateTypes: ['DV'], chainOfTrust: [], parameters: {} },
+    ],
     credentials: {},
   };
 }

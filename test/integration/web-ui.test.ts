@@ -108,7 +108,11 @@ storage: { type: local, parameters: { path: '${dir}/storage' } }
 
   /** Opens a tab of the workflow page and returns the text of the main area once `expected` shows in it. */
   async function tab(name: string, expected: string | RegExp): Promise<string> {
-    await page.getByRole('link', { name, exact: true }).or(page.getByRole('tab', { name, exact: true })).first().click();
+    await page
+      .getByRole('link', { name, exact: true })
+      .or(page.getByRole('tab', { name, exact: true }))
+      .first()
+      .click();
     await page.locator('main').getByText(expected).first().waitFor({ timeout: 20_000 });
     return page.locator('main').innerText();
   }
@@ -119,7 +123,10 @@ storage: { type: local, parameters: { path: '${dir}/storage' } }
     const deadline = Date.now() + 20_000;
     for (;;) {
       for (const frame of page.frames()) {
-        const text = await frame.locator('body').innerText().catch(() => '');
+        const text = await frame
+          .locator('body')
+          .innerText()
+          .catch(() => '');
         if (expected.test(text)) return text;
       }
       if (Date.now() > deadline) throw new Error(`no current details matching ${expected} in the page`);
@@ -160,7 +167,12 @@ storage: { type: local, parameters: { path: '${dir}/storage' } }
     await userMetadata(new RegExp(`certificate ${NAME.replace(/\./g, '\\.')}: ${NAME.replace(/\./g, '\\.')}`));
     await page.goto(`${workflowUrl(first.runId)}/history`);
     const history = page.locator('main');
-    for (const step of ['inspect storage and servers', 'make key and CSR (renewal: no stored certificate)', 'order certificate from Local test CA', 'deploy to local:']) {
+    for (const step of [
+      'inspect storage and servers',
+      'make key and CSR (renewal: no stored certificate)',
+      'order certificate from Local test CA',
+      'deploy to local:',
+    ]) {
       await history.getByText(step).first().waitFor({ timeout: 20_000 });
     }
   });

@@ -21,10 +21,7 @@ import { ariCertId, parseRenewalInfo } from '../../src/plugins/ca/acme/ari';
 import { acmeRenewalWindow } from '../../src/plugins/ca/acme';
 import { create, pluginContext, type PluginEnvironment } from '../../src/catalog/open';
 import type { IssuedCertificate, ServerPlugin } from '../../src/plugins/types';
-import {
-  AuthorityKeyIdentifierExtension,
-  X509CertificateGenerator,
-} from '../../src/x509/peculiar';
+import { AuthorityKeyIdentifierExtension, X509CertificateGenerator } from '../../src/x509/peculiar';
 import { issueLeaf, makeCa, makeTempDir, type TestCa } from '../helpers/pki';
 
 const EAB_KID = 'kid-1';
@@ -45,37 +42,49 @@ const decode = (b64: string) => JSON.parse(Buffer.from(b64, 'base64url').toStrin
 async function startStub(tls: { certPem: string; keyPem: string }): Promise<Stub & { close(): Promise<void> }> {
   const stub: Stub = { base: '', mode: { order: 'rate-limited', ari: 'window' }, accounts: [], ariRequests: [], directoryRequests: [] };
   const problem = (res: import('node:http').ServerResponse, status: number, type: string, headers: Record<string, string> = {}) =>
-    res.writeHead(status, { 'content-type': 'application/problem+json', 'replay-nonce': 'n', ...headers })
+    res
+      .writeHead(status, { 'content-type': 'application/problem+json', 'replay-nonce': 'n', ...headers })
       .end(JSON.stringify({ type: `urn:ietf:params:acme:error:${type}`, detail: `stub ${type}`, status }));
   const server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
     let body = '';
-    req.on('data', (d) => (body += d)).on('end', () => {
-      // The directory also where a CA with a path prefix (AutoSSL's acme_api rule) and Pebble (/dir) have it.
-      const url = (req.url ?? '').replace(/^\/(acme\/ca1\/directory|dir)$/, '/directory');
-      if (/directory|dir$/.test(req.url ?? '')) stub.directoryRequests.push(req.url ?? '');
-      if (url === '/directory') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({ newNonce: `${stub.base}/nonce`, newAccount: `${stub.base}/account`, newOrder: `${stub.base}/order`, renewalInfo: `${stub.base}/ari` }),
-        );
-      } else if (url === '/nonce') {
-        res.writeHead(200, { 'replay-nonce': `n${Date.now()}` }).end();
-      } else if (url === '/account') {
-        const payload = decode(JSON.parse(body).payload);
-        if (payload.onlyReturnExisting) return problem(res, 400, 'accountDoesNotExist');
-        stub.accounts.push(payload);
-        res.writeHead(201, { 'content-type': 'application/json', location: `${stub.base}/acct/1`, 'replay-nonce': 'n' }).end(JSON.stringify({ status: 'valid' }));
-      } else if (url === '/order') {
-        if (stub.mode.order === 'rate-limited') problem(res, 429, 'rateLimited', { 'retry-after': '120' });
-        else problem(res, 503, 'serverInternal');
-      } else if (url.startsWith('/ari/')) {
-        stub.ariRequests.push(url.slice('/ari/'.length));
-        if (stub.mode.ari === 'missing') return problem(res, 404, 'malformed');
-        const window = { start: '2030-01-01T00:00:00Z', end: '2030-01-03T00:00:00Z' };
-        res.writeHead(200, { 'content-type': 'application/json' }).end(stub.mode.ari === 'window' ? JSON.stringify({ suggestedWindow: window }) : '{"suggestedWindow":{"start":1}}');
-      } else {
-        res.writeHead(404).end();
-      }
-    });
+    req
+      .on('data', (d) => (body += d))
+      .on('end', () => {
+        // The directory also where a CA with a path prefix (AutoSSL's acme_api rule) and Pebble (/dir) have it.
+        const url = (req.url ?? '').replace(/^\/(acme\/ca1\/directory|dir)$/, '/directory');
+        if (/directory|dir$/.test(req.url ?? '')) stub.directoryRequests.push(req.url ?? '');
+        if (url === '/directory') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(
+            JSON.stringify({
+              newNonce: `${stub.base}/nonce`,
+              newAccount: `${stub.base}/account`,
+              newOrder: `${stub.base}/order`,
+              renewalInfo: `${stub.base}/ari`,
+            }),
+          );
+        } else if (url === '/nonce') {
+          res.writeHead(200, { 'replay-nonce': `n${Date.now()}` }).end();
+        } else if (url === '/account') {
+          const payload = decode(JSON.parse(body).payload);
+          if (payload.onlyReturnExisting) return problem(res, 400, 'accountDoesNotExist');
+          stub.accounts.push(payload);
+          res
+            .writeHead(201, { 'content-type': 'application/json', location: `${stub.base}/acct/1`, 'replay-nonce': 'n' })
+            .end(JSON.stringify({ status: 'valid' }));
+        } else if (url === '/order') {
+          if (stub.mode.order === 'rate-limited') problem(res, 429, 'rateLimited', { 'retry-after': '120' });
+          else problem(res, 503, 'serverInternal');
+        } else if (url.startsWith('/ari/')) {
+          stub.ariRequests.push(url.slice('/ari/'.length));
+          if (stub.mode.ari === 'missing') return problem(res, 404, 'malformed');
+          const window = { start: '2030-01-01T00:00:00Z', end: '2030-01-03T00:00:00Z' };
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(stub.mode.ari === 'window' ? JSON.stringify({ suggestedWindow: window }) : '{"suggestedWindow":{"start":1}}');
+        } else {
+          res.writeHead(404).end();
+        }
+      });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   stub.base = `https://localhost:${(server.address() as AddressInfo).port}`;
@@ -300,7 +309,13 @@ storage: { type: local, parameters: { path: ${dir}/storage } }
     };
     const beats: unknown[] = [];
     const ledger: ChallengeLedger = new ChallengeLedger(() => beats.push(ledger.details()));
-    const previous = { tokens: [], txt: [{ fqdn: '_acme-challenge.old.test', value: 'dead attempt' }, { fqdn: '_acme-challenge.stuck.test', value: 'v' }] };
+    const previous = {
+      tokens: [],
+      txt: [
+        { fqdn: '_acme-challenge.old.test', value: 'dead attempt' },
+        { fqdn: '_acme-challenge.stuck.test', value: 'v' },
+      ],
+    };
     await ledger.removeLeftovers(previous, []);
     assert.deepEqual(ledger.details().txt?.length, 2, 'kept recorded until a DNS provider is opened');
 
@@ -310,7 +325,11 @@ storage: { type: local, parameters: { path: ${dir}/storage } }
 
     beats.length = 0;
     await tracked.present('_acme-challenge.new.test', 'ka');
-    assert.deepEqual((beats[0] as { txt: unknown[] }).txt.at(-1), { fqdn: '_acme-challenge.new.test', value: 'ka' }, 'recorded before it is published');
+    assert.deepEqual(
+      (beats[0] as { txt: unknown[] }).txt.at(-1),
+      { fqdn: '_acme-challenge.new.test', value: 'ka' },
+      'recorded before it is published',
+    );
     await tracked.cleanup('_acme-challenge.new.test', 'ka');
     assert.deepEqual(ledger.details().txt, [{ fqdn: '_acme-challenge.stuck.test', value: 'v' }]);
   });

@@ -76,7 +76,11 @@ describe('blueprint dns section', () => {
       credentials: 'tsig',
       parameters: { server: '127.0.0.1:5353', tsig_key_name: 'k1', tsig_algorithm: 'hmac-sha512', ttl: 30, propagation_timeout: 10 },
     });
-    assert.deepEqual(certificateAuthority(b).dns, { provider: 'rfc2136', credentials: 'tsig', parameters: { server: '192.0.2.2', zone: 'example.test' } });
+    assert.deepEqual(certificateAuthority(b).dns, {
+      provider: 'rfc2136',
+      credentials: 'tsig',
+      parameters: { server: '192.0.2.2', zone: 'example.test' },
+    });
     assert.equal((await load(blueprintText(undefined))).certificate.dns, undefined);
   });
 
@@ -93,24 +97,28 @@ describe('blueprint dns section', () => {
         `{ provider: rfc2136, credentials: tsig, parameters: { server: 'ns1:99999' } }`,
       ),
     );
-    assert.deepEqual(found.sort(), [
-      "10: certificate_authorities[0].dns.parameters.server must be host or host:port (an IPv6 address in [brackets] with a port)",
-      "7: certificate.dns.parameters.propagation_timeout must be an integer, not text",
-      "7: certificate.dns.parameters.tsig_algorithm is 'hmac-md5'; expect one of hmac-sha256, hmac-sha512, hmac-sha1",
-      '7: certificate.dns.parameters.ttl must be 1 or more',
-      '7: certificate.dns.parameters.zone is not a DNS zone name',
-      "7: missing parameter 'server' in certificate.dns.parameters (required by dns provider 'rfc2136')",
-      "7: unknown parameter 'sever' in certificate.dns.parameters of dns provider 'rfc2136' (did you mean 'server'?)",
-    ].sort());
+    assert.deepEqual(
+      found.sort(),
+      [
+        '10: certificate_authorities[0].dns.parameters.server must be host or host:port (an IPv6 address in [brackets] with a port)',
+        '7: certificate.dns.parameters.propagation_timeout must be an integer, not text',
+        "7: certificate.dns.parameters.tsig_algorithm is 'hmac-md5'; expect one of hmac-sha256, hmac-sha512, hmac-sha1",
+        '7: certificate.dns.parameters.ttl must be 1 or more',
+        '7: certificate.dns.parameters.zone is not a DNS zone name',
+        "7: missing parameter 'server' in certificate.dns.parameters (required by dns provider 'rfc2136')",
+        "7: unknown parameter 'sever' in certificate.dns.parameters of dns provider 'rfc2136' (did you mean 'server'?)",
+      ].sort(),
+    );
   });
 
   it('needs a declared credential of type ApiKeyAndId', async () => {
     assert.deepEqual(await issues(blueprintText(`{ provider: rfc2136, parameters: { server: ns1 } }`)), [
       "7: missing credentials in certificate.dns: dns provider 'rfc2136' needs a ApiKeyAndId credential",
     ]);
-    assert.deepEqual(await issues(blueprintText(`{ provider: rfc2136, credentials: tsig, parameters: { server: ns1 } }`, undefined, 'tsig: { type: UserPassword }')), [
-      "7: credential 'tsig' of certificate.dns is UserPassword; expect type ApiKeyAndId",
-    ]);
+    assert.deepEqual(
+      await issues(blueprintText(`{ provider: rfc2136, credentials: tsig, parameters: { server: ns1 } }`, undefined, 'tsig: { type: UserPassword }')),
+      ["7: credential 'tsig' of certificate.dns is UserPassword; expect type ApiKeyAndId"],
+    );
     assert.deepEqual(await issues(blueprintText(`{ provider: rfc2136, credentials: tsg, parameters: { server: ns1 } }`)), [
       "7: credential 'tsg' of certificate.dns is missing from credentials: (did you mean 'tsig'?)",
     ]);
@@ -147,13 +155,20 @@ describe('blueprint dns section', () => {
   describe('openDnsProvider', () => {
     const env = { TSIG_API_KEY: Buffer.from('a secret of some length').toString('base64'), TSIG_API_ID: 'key-1' };
     const open = (b: Blueprint) =>
-      openDnsProvider(b, certificateAuthority(b), pluginContext(b, { staging: false, credentialsFor: (bp) => createCredentialResolver({ specs: bp.credentials, env }) }));
+      openDnsProvider(
+        b,
+        certificateAuthority(b),
+        pluginContext(b, { staging: false, credentialsFor: (bp) => createCredentialResolver({ specs: bp.credentials, env }) }),
+      );
 
     /** Which server a provider talks to, told by the error of a name outside its zone (no packet is sent). */
     async function serverOf(b: Blueprint): Promise<string> {
       const provider = await open(b);
       assert.ok(provider);
-      const error = await provider.present('_acme-challenge.elsewhere.test', 'v').then(() => assert.fail('expected an error'), (e: unknown) => e);
+      const error = await provider.present('_acme-challenge.elsewhere.test', 'v').then(
+        () => assert.fail('expected an error'),
+        (e: unknown) => e,
+      );
       assert.ok(error instanceof PluginConfigError, String(error));
       return error.subject;
     }

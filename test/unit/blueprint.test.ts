@@ -86,7 +86,12 @@ describe('loadBlueprints: a folder with a global config', () => {
       data: ['key', 'crt'],
     });
     // The blueprint's storage replaces the global one: no global path, no global data list.
-    assert.deepEqual(api.storage, { type: 'local', declaredType: 'local', parameters: { path: '/srv/api-storage' }, data: ['key', 'csr', 'crt', 'yaml'] });
+    assert.deepEqual(api.storage, {
+      type: 'local',
+      declaredType: 'local',
+      parameters: { path: '/srv/api-storage' },
+      data: ['key', 'csr', 'crt', 'yaml'],
+    });
     assert.equal(api.tracking?.parameters.log_folder, '/srv/autossl/logs');
     assert.deepEqual(Object.keys(api.credentials), ['deploy', 'git_credentials']);
     assert.deepEqual(api.credentials.git_credentials, { type: 'UserPassword', separator: '|' });
@@ -132,19 +137,33 @@ describe('loadBlueprints: a folder with a global config', () => {
 
   it('gives servers with the same path distinct ids', async () => {
     const api = byName(await load(), 'api.example.test');
-    assert.deepEqual(api.servers.map((s) => s.id), ['local:/etc/ssl/api', 'local:/etc/ssl/api#2']);
+    assert.deepEqual(
+      api.servers.map((s) => s.id),
+      ['local:/etc/ssl/api', 'local:/etc/ssl/api#2'],
+    );
   });
 
   it('treats a CA named where no certificate_authorities exist at all as manual, as AutoSSL does', async () => {
     const [site] = await loadBlueprints({ blueprint: fixture('with-config', 'site.yaml') });
     assert.deepEqual(site.certificateAuthorities, [
-      { name: 'Internal', key: 'Internal', type: 'manual', declaredType: 'manual', certificateTypes: ['DV', 'OV', 'EV'], chainOfTrust: [], parameters: {} },
+      {
+        name: 'Internal',
+        key: 'Internal',
+        type: 'manual',
+        declaredType: 'manual',
+        certificateTypes: ['DV', 'OV', 'EV'],
+        chainOfTrust: [],
+        parameters: {},
+      },
     ]);
   });
 
   it('does not read the global config as a blueprint when it sits in the blueprint folder', async () => {
     const blueprints = await loadBlueprints({ blueprint: fixture('with-config'), config: fixture('with-config', 'global.yaml') });
-    assert.deepEqual(blueprints.map((b) => b.name), ['site.example.test']);
+    assert.deepEqual(
+      blueprints.map((b) => b.name),
+      ['site.example.test'],
+    );
   });
 });
 
@@ -166,8 +185,15 @@ describe('loadBlueprints: one file holding blueprint and global config', () => {
         ['Nobody', 'manual', 'autossl.ca_manager.base.CaManager'],
       ],
     );
-    assert.deepEqual(b.certificateAuthorities[0].storage, { type: 'local', declaredType: 'autossl.storage.local.LocalFileStorage', parameters: { path: '/etc/ca' } });
-    assert.deepEqual([b.tracking?.type, b.tracking?.declaredType, b.tracking?.data], ['local', 'autossl.tracking.local.LocalFileTracking', ['csr', 'crt', 'yaml']]);
+    assert.deepEqual(b.certificateAuthorities[0].storage, {
+      type: 'local',
+      declaredType: 'autossl.storage.local.LocalFileStorage',
+      parameters: { path: '/etc/ca' },
+    });
+    assert.deepEqual(
+      [b.tracking?.type, b.tracking?.declaredType, b.tracking?.data],
+      ['local', 'autossl.tracking.local.LocalFileTracking', ['csr', 'crt', 'yaml']],
+    );
     assert.deepEqual(b.source, { blueprint: fixture('single.yaml') });
   });
 });
@@ -192,7 +218,10 @@ describe('loadBlueprints: YAML anchors', () => {
   it('refuses an alias bomb instead of expanding it', async () => {
     const file = fixture('errors', 'alias-bomb.yaml');
     const issues = await issuesOf({ blueprint: file });
-    assert.deepEqual(issues.map((i) => [i.file, i.message]), [[file, 'more than 1000 aliases']]);
+    assert.deepEqual(
+      issues.map((i) => [i.file, i.message]),
+      [[file, 'more than 1000 aliases']],
+    );
   });
 });
 
@@ -250,7 +279,12 @@ describe('loadBlueprints: other load-time errors', () => {
     const issues = await issuesOf({ blueprint: file, config: CONFIG });
     expectIssue(issues, file, 'sna', /^unknown key 'sna' in certificate \(did you mean 'san'\?\)$/);
     expectIssue(issues, file, 'renewal_dely', /^unknown key 'renewal_dely' in certificate \(did you mean 'renewal_delay'\?\)$/);
-    expectIssue(issues, file, 'certificat_authorities', /^unknown key 'certificat_authorities' in the top level \(did you mean 'certificate_authorities'\?\)$/);
+    expectIssue(
+      issues,
+      file,
+      'certificat_authorities',
+      /^unknown key 'certificat_authorities' in the top level \(did you mean 'certificate_authorities'\?\)$/,
+    );
     expectIssue(issues, file, 'department', /^unknown key 'department' in certificate\.organization$/);
     expectIssue(
       issues,
@@ -285,13 +319,23 @@ describe('loadBlueprints: other load-time errors', () => {
   it('expands ${VAR} from the given environment and reports an undefined variable', async () => {
     const file = fixture('errors', 'env.yaml');
     const issues = await issuesOf({ blueprint: file, config: CONFIG, env: { ...ENV, SSL_ROOT: '/etc/ssl' } });
-    expectIssue(issues, file, '${UNSET_ACME_DIR}', /^servers\[0\]\.parameters\.acme_dir uses \$\{UNSET_ACME_DIR\} but the environment variable UNSET_ACME_DIR is not set$/);
+    expectIssue(
+      issues,
+      file,
+      '${UNSET_ACME_DIR}',
+      /^servers\[0\]\.parameters\.acme_dir uses \$\{UNSET_ACME_DIR\} but the environment variable UNSET_ACME_DIR is not set$/,
+    );
     assert.equal(issues.length, 1, issues.map(formatIssue).join('\n'));
     const [b] = await loadBlueprints({ blueprint: file, config: CONFIG, env: { ...ENV, SSL_ROOT: '/etc/ssl', UNSET_ACME_DIR: '/acme' } });
     assert.deepEqual(b.servers[0].parameters, { path: '/etc/ssl/env', acme_dir: '/acme/challenges' });
     // A variable of the global config is reported there, once for all the blueprints using it.
     const shared = await issuesOf({ blueprint: fixture('ok'), config: CONFIG, env: {} });
-    expectIssue(shared, CONFIG, '${DATA_DIR}/storage', /^storage\.parameters\.path uses \$\{DATA_DIR\} but the environment variable DATA_DIR is not set$/);
+    expectIssue(
+      shared,
+      CONFIG,
+      '${DATA_DIR}/storage',
+      /^storage\.parameters\.path uses \$\{DATA_DIR\} but the environment variable DATA_DIR is not set$/,
+    );
     expectIssue(shared, CONFIG, '${DATA_DIR}/logs', /^tracking\.parameters\.log_folder uses \$\{DATA_DIR\}/);
   });
 
@@ -316,14 +360,21 @@ describe('loadBlueprints: other load-time errors', () => {
   it('refuses the same name in two files, pointing at both', async () => {
     const issues = await issuesOf({ blueprint: fixture('dup') });
     const two = fixture('dup', 'two.yaml');
-    expectIssue(issues, two, 'same.example.test', new RegExp(`^duplicate blueprint name 'same\\.example\\.test' \\(first in ${fixture('dup', 'one.yaml').replace(/[.\\/]/g, '\\$&')}:1\\)$`));
+    expectIssue(
+      issues,
+      two,
+      'same.example.test',
+      new RegExp(`^duplicate blueprint name 'same\\.example\\.test' \\(first in ${fixture('dup', 'one.yaml').replace(/[.\\/]/g, '\\$&')}:1\\)$`),
+    );
   });
 
   it('refuses a missing path and a folder without blueprints', async () => {
     const missing = fixture('no-such-folder');
     assert.deepEqual(await issuesOf({ blueprint: missing }), [{ file: missing, message: 'no such file or folder' }]);
     const empty = fixture('empty-folder');
-    assert.deepEqual(await issuesOf({ blueprint: empty }), [{ file: empty, message: 'no blueprint: no *.yaml or *.yml file in this folder or below' }]);
+    assert.deepEqual(await issuesOf({ blueprint: empty }), [
+      { file: empty, message: 'no blueprint: no *.yaml or *.yml file in this folder or below' },
+    ]);
     const site = fixture('with-config', 'site.yaml');
     const noConfig = fixture('no-such-config.yaml');
     assert.deepEqual(await issuesOf({ blueprint: site, config: noConfig }), [{ file: noConfig, message: 'no such file or folder' }]);
@@ -331,16 +382,33 @@ describe('loadBlueprints: other load-time errors', () => {
 
   it('refuses a host placeholder map in a blueprint and a key size that does not fit the key type', async () => {
     const map = fixture('errors', 'servers-map.yaml');
-    expectIssue(await issuesOf({ blueprint: map, config: CONFIG }), map, 'web_farm', /^servers must be a list; a map of host placeholders belongs in the global config/);
+    expectIssue(
+      await issuesOf({ blueprint: map, config: CONFIG }),
+      map,
+      'web_farm',
+      /^servers must be a list; a map of host placeholders belongs in the global config/,
+    );
     const keys = fixture('errors', 'keys.yaml');
-    expectIssue(await issuesOf({ blueprint: keys, config: CONFIG }), keys, '2048', /^certificate\.private_key_size 2048 does not fit private_key_type ECDSA; expect one of 256, 384$/);
+    expectIssue(
+      await issuesOf({ blueprint: keys, config: CONFIG }),
+      keys,
+      '2048',
+      /^certificate\.private_key_size 2048 does not fit private_key_type ECDSA; expect one of 256, 384$/,
+    );
   });
 
   it('collects every problem of every file into one error whose message lists file:line:col lines', async () => {
     const error = await loadBlueprints({ blueprint: fixture('rules'), config: CONFIG }).catch((e: unknown) => e);
     assert.ok(error instanceof BlueprintError);
     const files = new Set(error.issues.map((i) => path.basename(i.file)));
-    for (const f of ['1-unknown-ca.yaml', '3-no-domain.yaml', '4-bad-domains.yaml', '5-renewal-delay.yaml', '6-type-not-issued.yaml', '7-credentials.yaml']) {
+    for (const f of [
+      '1-unknown-ca.yaml',
+      '3-no-domain.yaml',
+      '4-bad-domains.yaml',
+      '5-renewal-delay.yaml',
+      '6-type-not-issued.yaml',
+      '7-credentials.yaml',
+    ]) {
       assert.ok(files.has(f), `no issue for ${f}`);
     }
     assert.deepEqual(
@@ -352,20 +420,29 @@ describe('loadBlueprints: other load-time errors', () => {
 
 describe("loadBlueprints: AutoSSL's own names and layout", () => {
   const AUTOSSL = fixture('autossl');
-  const load = () => loadBlueprints({ blueprint: AUTOSSL, config: path.join(AUTOSSL, 'config.yaml'), env: { CRT_ROOT: '/etc/ssl', STORAGE_ROOT: '/srv/autossl' } });
+  const load = () =>
+    loadBlueprints({ blueprint: AUTOSSL, config: path.join(AUTOSSL, 'config.yaml'), env: { CRT_ROOT: '/etc/ssl', STORAGE_ROOT: '/srv/autossl' } });
 
   it("gives a CA without storage the blueprint's storage, and one with only a storage name that name in it", async () => {
     const blueprints = await load();
     const internal = byName(blueprints, 'internal.example.test');
     const localCa = internal.certificateAuthorities.find((c) => c.key === 'internal');
-    assert.deepEqual(localCa?.storage, { type: 'local', declaredType: 'autossl.storage.local.LocalFileStorage', parameters: { path: '/srv/autossl' } });
+    assert.deepEqual(localCa?.storage, {
+      type: 'local',
+      declaredType: 'autossl.storage.local.LocalFileStorage',
+      parameters: { path: '/srv/autossl' },
+    });
     assert.deepEqual(localCa?.parameters, { ca_private_key: 'internal_ca.key', ca_certificate: 'internal_ca.crt' });
     const acme = byName(blueprints, 'acme.example.test');
     // This blueprint has none of its own: the global git storage, with AutoSSL's committer option names.
     assert.deepEqual(acme.certificateAuthorities.find((c) => c.key === 'acme')?.storage, {
       type: 'git',
       declaredType: 'autossl.storage.gitscm.GitStorage',
-      parameters: { git_url: 'https://git.example.test/scm/ssl/certificates.git', committer_name: 'Certificate Robot', committer_email: 'robot@example.test' },
+      parameters: {
+        git_url: 'https://git.example.test/scm/ssl/certificates.git',
+        committer_name: 'Certificate Robot',
+        committer_email: 'robot@example.test',
+      },
       credentials: 'git_user',
       name: 'acme_account.key',
     });
@@ -378,7 +455,12 @@ describe("loadBlueprints: AutoSSL's own names and layout", () => {
     assert.equal(internal.storage?.parameters.path, '/srv/autossl');
     assert.equal(internal.tracking?.parameters.log_folder, '/srv/autossl/logs-in-$/$1');
     const issues = await issuesOf({ blueprint: AUTOSSL, config: path.join(AUTOSSL, 'config.yaml'), env: { STORAGE_ROOT: '/srv/autossl' } });
-    expectIssue(issues, path.join(AUTOSSL, 'internal.yaml'), '$CRT_ROOT', /^servers\[0\]\.parameters\.path uses \$CRT_ROOT but the environment variable CRT_ROOT is not set$/);
+    expectIssue(
+      issues,
+      path.join(AUTOSSL, 'internal.yaml'),
+      '$CRT_ROOT',
+      /^servers\[0\]\.parameters\.path uses \$CRT_ROOT but the environment variable CRT_ROOT is not set$/,
+    );
     assert.equal(issues.length, 1, issues.map(formatIssue).join('\n'));
   });
 
@@ -395,7 +477,12 @@ describe("loadBlueprints: AutoSSL's own names and layout", () => {
 
   it('refuses an option given under both its names', async () => {
     const file = fixture('ca-storage', 'aliases.yaml');
-    expectIssue(await issuesOf({ blueprint: file }), file, 'config_user_name', /^storage\.parameters\.config_user_name is another name of committer_name, given too: keep one$/);
+    expectIssue(
+      await issuesOf({ blueprint: file }),
+      file,
+      'config_user_name',
+      /^storage\.parameters\.config_user_name is another name of committer_name, given too: keep one$/,
+    );
   });
 
   it("refuses, at the CA's place, a certificate's CA that keeps files with no storage anywhere, or an ACME CA without storage.name", async () => {
@@ -410,14 +497,29 @@ describe("loadBlueprints: AutoSSL's own names and layout", () => {
     assert.equal(issues.length, 1, `the unused CA is not reported:\n${issues.map(formatIssue).join('\n')}`);
     const unnamed = fixture('ca-storage', 'acme.yaml');
     const acme = await issuesOf({ blueprint: unnamed });
-    expectIssue(acme, unnamed, 'key: acme', /^certificate_authorities\[0\]\.storage\.name is missing: certificate authority 'acme' \(acme\) keeps the ACME account key in the file of that name/);
-    expectIssue(acme, unnamed, 'parameters: { path: /somewhere', /^certificate_authorities\[1\]\.storage\.parameters without a type: give the storage's type/);
+    expectIssue(
+      acme,
+      unnamed,
+      'key: acme',
+      /^certificate_authorities\[0\]\.storage\.name is missing: certificate authority 'acme' \(acme\) keeps the ACME account key in the file of that name/,
+    );
+    expectIssue(
+      acme,
+      unnamed,
+      'parameters: { path: /somewhere',
+      /^certificate_authorities\[1\]\.storage\.parameters without a type: give the storage's type/,
+    );
   });
 
   it('says why a name AutoSSL accepted is refused', async () => {
     const file = fixture('rules', '4-bad-domains.yaml');
     const issues = await issuesOf({ blueprint: file, config: CONFIG });
-    expectIssue(issues, file, "'under_score", /is not a host name or \*\.wildcard host name: host names hold no underscore \(RFC 1123\), and public CAs may not certify one since 2019/);
+    expectIssue(
+      issues,
+      file,
+      "'under_score",
+      /is not a host name or \*\.wildcard host name: host names hold no underscore \(RFC 1123\), and public CAs may not certify one since 2019/,
+    );
     expectIssue(issues, file, "'test.*", /: a wildcard is only a whole '\*\.' label in front of a name/);
     expectIssue(issues, file, "' padded", /: it has spaces around it$/);
   });

@@ -16,21 +16,29 @@ test('check loads no @temporalio module, with local, ssh and git plugins', async
     const remote = path.join(dir, 'artifacts.git');
     await promisify(execFile)('git', ['init', '-q', '--bare', '-b', 'main', remote]);
     const certificate = { type: 'DV', certificate_authority: 'Manual', common_name: 'light.example.test' };
-    await writeBlueprint(dir, {
-      name: 'light.example.test',
-      servers: [{ type: 'local', parameters: { path: path.join(dir, 'web') } }],
-      certificate,
-      certificate_authorities: [{ key: 'Manual' }],
-      storage: { type: 'local', parameters: { path: path.join(dir, 'storage') } },
-    }, 'blueprints/local.yaml');
+    await writeBlueprint(
+      dir,
+      {
+        name: 'light.example.test',
+        servers: [{ type: 'local', parameters: { path: path.join(dir, 'web') } }],
+        certificate,
+        certificate_authorities: [{ key: 'Manual' }],
+        storage: { type: 'local', parameters: { path: path.join(dir, 'storage') } },
+      },
+      'blueprints/local.yaml',
+    );
     // Nothing listens on port 1: the ssh plugin runs and reports the server unreachable.
-    await writeBlueprint(dir, {
-      name: 'remote.example.test',
-      servers: [{ type: 'ssh', parameters: { host: '127.0.0.1', port: 1, path: '/etc/ssl', accept_unknown_host_key: true } }],
-      certificate: { ...certificate, common_name: 'remote.example.test' },
-      certificate_authorities: [{ key: 'Manual' }],
-      storage: { type: 'git', parameters: { git_url: `file://${remote}` } },
-    }, 'blueprints/remote.yaml');
+    await writeBlueprint(
+      dir,
+      {
+        name: 'remote.example.test',
+        servers: [{ type: 'ssh', parameters: { host: '127.0.0.1', port: 1, path: '/etc/ssl', accept_unknown_host_key: true } }],
+        certificate: { ...certificate, common_name: 'remote.example.test' },
+        certificate_authorities: [{ key: 'Manual' }],
+        storage: { type: 'git', parameters: { git_url: `file://${remote}` } },
+      },
+      'blueprints/remote.yaml',
+    );
     const blueprint = path.join(dir, 'blueprints');
     const script = `
       const quiet = { out() {}, err() {} };
@@ -43,9 +51,15 @@ test('check loads no @temporalio module, with local, ssh and git plugins', async
     // Exit 1: nothing is issued yet. What matters is that the check really ran through the plugins.
     assert.equal(code, 1);
     for (const plugin of ['servers/local', 'servers/ssh', 'storage/git']) {
-      assert.ok(modules.some((m) => m.includes(path.join('plugins', plugin, 'index.js')) || m.endsWith(path.join('plugins', `${plugin}.js`))), `the ${plugin} plugin was used`);
+      assert.ok(
+        modules.some((m) => m.includes(path.join('plugins', plugin, 'index.js')) || m.endsWith(path.join('plugins', `${plugin}.js`))),
+        `the ${plugin} plugin was used`,
+      );
     }
-    assert.deepEqual(modules.filter((m) => m.includes('@temporalio')), []);
+    assert.deepEqual(
+      modules.filter((m) => m.includes('@temporalio')),
+      [],
+    );
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

@@ -23,8 +23,7 @@ const specs: Record<string, CredentialSpec> = {
 
 // No default ~/.autossl of the machine running the tests may take part.
 const NO_FILE = path.join(dir, 'absent-default');
-const resolver = (opts: Partial<CredentialResolverOptions>) =>
-  createCredentialResolver({ specs, env: {}, file: iniFile('empty.ini', ''), ...opts });
+const resolver = (opts: Partial<CredentialResolverOptions>) => createCredentialResolver({ specs, env: {}, file: iniFile('empty.ini', ''), ...opts });
 
 /** A rejection that is a CredentialError; returns it for further checks. */
 async function credentialError(promise: Promise<unknown>): Promise<CredentialError> {
@@ -37,7 +36,20 @@ async function credentialError(promise: Promise<unknown>): Promise<CredentialErr
 }
 
 describe('createCredentialResolver', () => {
-  const file = iniFile('credentials.ini', ['# AutoSSL credentials', '[git_credentials]', 'USERNAME = ini-user', 'password: ini%%pass', '; comment', '', '[api]', 'api_key = ini-key', 'api_id = ini-id'].join('\n'));
+  const file = iniFile(
+    'credentials.ini',
+    [
+      '# AutoSSL credentials',
+      '[git_credentials]',
+      'USERNAME = ini-user',
+      'password: ini%%pass',
+      '; comment',
+      '',
+      '[api]',
+      'api_key = ini-key',
+      'api_id = ini-id',
+    ].join('\n'),
+  );
   const env = { GIT_CREDENTIALS_USERNAME: 'env-user', GIT_CREDENTIALS_PASSWORD: 'env-pass', API_API_KEY: 'env-key', API_API_ID: 'env-id' };
 
   it('takes the command line first, splitting at most fields-1 times so a password may hold the separator', async () => {
@@ -81,7 +93,11 @@ describe('createCredentialResolver', () => {
   it('merges extra fields, which also stand in for a missing one', async () => {
     const r = resolver({ env: { DEPLOY_PRIVATE_KEY_FILE: '/keys/id_ed25519' } });
     // The passphrase is optional: absent, not asked for.
-    assert.deepEqual(await r.resolve('deploy', { username: 'deployer', port: 22 }), { private_key_file: '/keys/id_ed25519', username: 'deployer', port: '22' });
+    assert.deepEqual(await r.resolve('deploy', { username: 'deployer', port: 22 }), {
+      private_key_file: '/keys/id_ed25519',
+      username: 'deployer',
+      port: '22',
+    });
   });
 
   it('names the credential and its missing fields, never a value', async () => {

@@ -56,7 +56,11 @@ describe('data dir lock', () => {
       assert.match(err.message, new RegExp(`data dir .* is still in use by pid ${process.pid} \\(autossl renew, since .*\\) after 1 s`));
       return true;
     });
-    assert.deepEqual(waited.map((o) => [o.pid, o.command]), [[process.pid, 'renew']], 'told once that it waits');
+    assert.deepEqual(
+      waited.map((o) => [o.pid, o.command]),
+      [[process.pid, 'renew']],
+      'told once that it waits',
+    );
     await held.release();
   });
 
@@ -88,7 +92,10 @@ describe('data dir lock', () => {
     await writeLock({ pid, command: 'renew', since: '2024-01-01T00:00:00.000Z' });
     const taken: LockOwner[] = [];
     const lock = await lockDataDir(dir, 'renew', { waitMs: 0, onTakeover: (o) => taken.push(o) });
-    assert.deepEqual(taken.map((o) => o.pid), [pid]);
+    assert.deepEqual(
+      taken.map((o) => o.pid),
+      [pid],
+    );
     assert.equal((await readLockOwner(dir))?.pid, process.pid);
     await lock.release();
   });

@@ -25,9 +25,7 @@ function inspection(stored: CertificateFacts | null, servers: (ServerCertificate
     at: new Date(T0).toISOString(),
     stored,
     servers: servers.map((c, i) =>
-      c instanceof Error
-        ? { id: `s${i}`, label: `s${i}`, certificate: null, error: c.message }
-        : { id: `s${i}`, label: `s${i}`, certificate: c },
+      c instanceof Error ? { id: `s${i}`, label: `s${i}`, certificate: null, error: c.message } : { id: `s${i}`, label: `s${i}`, certificate: c },
     ),
   };
 }
@@ -84,7 +82,14 @@ describe('decide', () => {
 
   it('deploys only to servers that are out of date, each with its reason', () => {
     const d = decide(
-      inspection(cert(90), [cert(90), null, cert(40, { serial: 'OLD' }), cert(90, { keyMatches: false }), new Error('connection refused'), cert(120, { serial: 'NEWER' })]),
+      inspection(cert(90), [
+        cert(90),
+        null,
+        cert(40, { serial: 'OLD' }),
+        cert(90, { keyMatches: false }),
+        new Error('connection refused'),
+        cert(120, { serial: 'NEWER' }),
+      ]),
       opts(T0),
     );
     assert.equal(d.renew, false);
@@ -167,7 +172,13 @@ describe('a server that only reports its certificate (Incapsula)', () => {
 
   it('is up to date when it expires with the stored certificate or later, with no key to match', () => {
     const d = decide(inspection(cert(90), [reported(90), reported(120)]), opts);
-    assert.deepEqual(d.servers.map((s) => [s.upToDate, s.reasons]), [[true, []], [true, []]]);
+    assert.deepEqual(
+      d.servers.map((s) => [s.upToDate, s.reasons]),
+      [
+        [true, []],
+        [true, []],
+      ],
+    );
     assert.deepEqual(d.deployTo, []);
   });
 

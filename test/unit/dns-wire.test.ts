@@ -2,7 +2,16 @@
 // hostile answers, which must end in a WireError (never a hang or a read past the message).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeMessage, encodeName, readTxt, signMessage, txtData, verifyResponse, WireError, type TsigKey } from '../../src/plugins/dns/rfc2136/wire';
+import {
+  decodeMessage,
+  encodeName,
+  readTxt,
+  signMessage,
+  txtData,
+  verifyResponse,
+  WireError,
+  type TsigKey,
+} from '../../src/plugins/dns/rfc2136/wire';
 
 /** A response header with the given counts, then `body`. */
 const response = (counts: [number, number, number, number], body: number[]): Buffer =>

@@ -48,7 +48,10 @@ const EXPECTED: [ClassifiedError, boolean, boolean, string][] = [
 describe('error classification', () => {
   it('says of every error class whether a retry can fix it, whether the input is at fault, and why', () => {
     for (const [err, retryable, input, reasonCode] of EXPECTED) {
-      assert.deepEqual({ name: err.name, retryable: err.retryable, input: err.input, reasonCode: err.reasonCode }, { name: err.name, retryable, input, reasonCode });
+      assert.deepEqual(
+        { name: err.name, retryable: err.retryable, input: err.input, reasonCode: err.reasonCode },
+        { name: err.name, retryable, input, reasonCode },
+      );
       assert.ok(err instanceof Error);
     }
     assert.deepEqual(EXPECTED.map(([e]) => e.name).sort(), Object.keys(ERROR_CLASSES).sort(), 'a class for every row, a row for every class');

@@ -45,7 +45,10 @@ describe('incapsula: reading the site status', () => {
   });
 
   it('refuses a status whose active certificate has no expiry', () => {
-    assert.throws(() => reportedFromStatus(SUBJECT, status({ active: true })), (err: unknown) => err instanceof PluginIoError && /expirationDate/.test(err.message));
+    assert.throws(
+      () => reportedFromStatus(SUBJECT, status({ active: true })),
+      (err: unknown) => err instanceof PluginIoError && /expirationDate/.test(err.message),
+    );
   });
 });
 
@@ -95,7 +98,12 @@ describe('incapsula: the upload form', () => {
     assert.equal(decode(form.certificate), `${leaf.certPem.trim()}\n${ca.certPem}`);
     const key = decode(form.private_key);
     assert.match(key, /^-----BEGIN RSA PRIVATE KEY-----\n/);
-    assert.equal(createPrivateKey(key).export({ format: 'der', type: 'pkcs8' }).equals(createPrivateKey(leaf.keyPem).export({ format: 'der', type: 'pkcs8' })), true);
+    assert.equal(
+      createPrivateKey(key)
+        .export({ format: 'der', type: 'pkcs8' })
+        .equals(createPrivateKey(leaf.keyPem).export({ format: 'der', type: 'pkcs8' })),
+      true,
+    );
     assert.deepEqual(statusForm(4711), { site_id: '4711' });
   });
 
@@ -158,22 +166,34 @@ describe('incapsula: blueprint and plugin set-up', () => {
   });
 
   it('refuses a quoted site_id, a missing one, and credentials of another type, naming them', async () => {
-    await assert.rejects(blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: { site_id: '12345678' } }), /site_id must be an integer/);
+    await assert.rejects(
+      blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: { site_id: '12345678' } }),
+      /site_id must be an integer/,
+    );
     await assert.rejects(blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: {} }), /missing parameter 'site_id'/);
     // The credential's presence and type are the spec's rule, checked at load with the blueprint's line.
     await assert.rejects(
       blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: { site_id: 1 } }, 'UserPassword'),
       /credential 'incapsula' of servers\[0\] is UserPassword; expect type ApiKeyAndId/,
     );
-    await assert.rejects(blueprint({ type: 'incapsula', parameters: { site_id: 1 } }), /missing credentials in servers\[0\]: server type 'incapsula' needs a ApiKeyAndId credential/);
+    await assert.rejects(
+      blueprint({ type: 'incapsula', parameters: { site_id: 1 } }),
+      /missing credentials in servers\[0\]: server type 'incapsula' needs a ApiKeyAndId credential/,
+    );
   });
 
   it('refuses a base_url that is not https, and a ca_bundle that cannot be read', async () => {
     // Checked at load now, with the blueprint's line.
-    await assert.rejects(blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: { site_id: 1, base_url: 'http://my.incapsula.com' } }), /must be an https:\/\/ URL/);
+    await assert.rejects(
+      blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: { site_id: 1, base_url: 'http://my.incapsula.com' } }),
+      /must be an https:\/\/ URL/,
+    );
     const missing = path.join(dir, 'missing.pem');
     const bundle = await blueprint({ type: 'incapsula', credentials: 'incapsula', parameters: { site_id: 1, ca_bundle: missing } });
-    await assert.rejects(open(bundle), (err: unknown) => err instanceof PluginConfigError && err.message.includes(`cannot read ca_bundle ${missing} (ENOENT)`));
+    await assert.rejects(
+      open(bundle),
+      (err: unknown) => err instanceof PluginConfigError && err.message.includes(`cannot read ca_bundle ${missing} (ENOENT)`),
+    );
   });
 
   it('is inspected as reported facts: coverage of the site domain, key and chain unknown', async () => {

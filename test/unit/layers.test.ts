@@ -24,7 +24,10 @@ function importsOf(file: string): { from: string; typeOnly: boolean }[] {
 /** Where a relative import of `file` lands, as a path under src ('blueprint/load'); undefined for a package. */
 function target(file: string, from: string): string | undefined {
   if (!from.startsWith('.')) return undefined;
-  return path.relative(SRC, path.resolve(SRC, path.dirname(file), from)).split(path.sep).join('/');
+  return path
+    .relative(SRC, path.resolve(SRC, path.dirname(file), from))
+    .split(path.sep)
+    .join('/');
 }
 
 // What plugins may know of the blueprint layer: the catalog interface they describe themselves in and the types
@@ -47,7 +50,9 @@ describe('layers', () => {
       importsOf(f)
         .filter((i) => {
           const to = target(f, i.from);
-          return to !== undefined && ((to.startsWith('blueprint/') && !BLUEPRINT_INTERFACE.includes(to)) || to === 'catalog' || to.startsWith('catalog/'));
+          return (
+            to !== undefined && ((to.startsWith('blueprint/') && !BLUEPRINT_INTERFACE.includes(to)) || to === 'catalog' || to.startsWith('catalog/'))
+          );
         })
         .map((i) => `${f}: ${i.from}`),
     );
@@ -55,13 +60,22 @@ describe('layers', () => {
   });
 
   it('no plugin imports or requires a Temporal module', () => {
-    const offenders = sources('plugins').flatMap((f) => importsOf(f).filter((i) => i.from.startsWith('@temporalio')).map((i) => `${f}: ${i.from}`));
+    const offenders = sources('plugins').flatMap((f) =>
+      importsOf(f)
+        .filter((i) => i.from.startsWith('@temporalio'))
+        .map((i) => `${f}: ${i.from}`),
+    );
     assert.deepEqual(offenders, []);
   });
 
   it('workflow code imports only the workflow SDK and pure modules (types of the rest)', () => {
-    const allowed = (from: string) => from === '@temporalio/workflow' || from === '@temporalio/common' || from.startsWith('./') || from === '../errors';
-    const offenders = sources('workflows').flatMap((f) => importsOf(f).filter((i) => !i.typeOnly && !allowed(i.from)).map((i) => `${f}: ${i.from}`));
+    const allowed = (from: string) =>
+      from === '@temporalio/workflow' || from === '@temporalio/common' || from.startsWith('./') || from === '../errors';
+    const offenders = sources('workflows').flatMap((f) =>
+      importsOf(f)
+        .filter((i) => !i.typeOnly && !allowed(i.from))
+        .map((i) => `${f}: ${i.from}`),
+    );
     assert.deepEqual(offenders, []);
   });
 

@@ -152,7 +152,9 @@ describe('local-ca', () => {
 
   it('creates a missing CA under a file name as written, under a bare name as <name>.key and <name>.crt', async () => {
     const named = new MemoryStorage();
-    await issue(await createLocalCa(caSpec({ ca_private_key: 'autossl_ca.key', ca_certificate: 'autossl_ca.pem', create_if_missing: true }), context(named)));
+    await issue(
+      await createLocalCa(caSpec({ ca_private_key: 'autossl_ca.key', ca_certificate: 'autossl_ca.pem', create_if_missing: true }), context(named)),
+    );
     assert.deepEqual(named.writes, ['autossl_ca.key', 'autossl_ca.pem']);
     const bare = new MemoryStorage();
     await issue(await createLocalCa(caSpec({ ca_private_key: 'lab-ca', ca_certificate: 'lab-ca', create_if_missing: true }), context(bare)));
@@ -212,7 +214,7 @@ describe('local-ca', () => {
     assert.deepEqual(storage.writes, ['internal-ca.crt']);
   });
 
-  it('refuses a CA without storage, and a stored key that is not the certificate\'s, without quoting the key', async () => {
+  it("refuses a CA without storage, and a stored key that is not the certificate's, without quoting the key", async () => {
     await assert.rejects(async () => createLocalCa(caSpec({}, false), context(new MemoryStorage())), {
       name: 'PluginConfigError',
       message: /^certificate authority 'Internal' \(local-ca\): has no storage/,

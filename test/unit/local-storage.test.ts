@@ -127,9 +127,6 @@ describe('local storage', () => {
   });
 
   test('needs a path', () => {
-    assert.throws(
-      () => createLocalStorage({ type: 'local', declaredType: 'local', parameters: {} }, {} as PluginContext),
-      PluginConfigError,
-    );
+    assert.throws(() => createLocalStorage({ type: 'local', declaredType: 'local', parameters: {} }, {} as PluginContext), PluginConfigError);
   });
 });

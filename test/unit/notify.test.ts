@@ -61,11 +61,14 @@ describe('notify section', () => {
   });
 
   it('takes the global config section, an argument list, chosen events and interval', async () => {
-    const [b] = await load(BASE, `notify:
+    const [b] = await load(
+      BASE,
+      `notify:
   command: [page-oncall, --team, pki]
   events: [failure, expiring]
   reminder_interval_hours: 4
-`);
+`,
+    );
     assert.deepEqual(b.notify, { command: ['page-oncall', '--team', 'pki'], events: ['failure', 'expiring'], reminderIntervalHours: 4 });
   });
 
@@ -75,7 +78,10 @@ describe('notify section', () => {
   events: [sucess]
   reminder_interval_hours: 0
   command: []
-`).then(() => assert.fail('loaded'), (e: unknown) => e);
+`).then(
+      () => assert.fail('loaded'),
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof BlueprintError);
     const lines = err.issues.map((i) => `${i.line}: ${i.message}`);
     for (const expected of [
@@ -86,7 +92,10 @@ describe('notify section', () => {
       /^7: notify\.reminder_interval_hours must be 1 or more/,
       /^8: notify\.command must be a command line or a non-empty list of arguments/,
     ]) {
-      assert.ok(lines.some((l) => expected.test(l)), `${expected} in\n${lines.join('\n')}`);
+      assert.ok(
+        lines.some((l) => expected.test(l)),
+        `${expected} in\n${lines.join('\n')}`,
+      );
     }
     await assert.rejects(load(`${BASE}notify: { events: [failure] }\n`), /4:9: notify needs a webhook or a command/);
   });
@@ -119,7 +128,17 @@ describe('notifiers and tracking log', () => {
     });
     await sendNotification(b, EVENT, 'cert:site.test', { ...process.env, HOOK_TOKEN: 's3cret' });
     const [{ body, headers }] = hook.received;
-    const expected = { certificate: 'site.test', event: 'failure', state: 'Degraded', reason: 'web-1: disk full', serial: '0A1B', notAfter: EVENT.notAfter, servers: EVENT.servers, workflowId: 'cert:site.test', at: EVENT.at };
+    const expected = {
+      certificate: 'site.test',
+      event: 'failure',
+      state: 'Degraded',
+      reason: 'web-1: disk full',
+      serial: '0A1B',
+      notAfter: EVENT.notAfter,
+      servers: EVENT.servers,
+      workflowId: 'cert:site.test',
+      at: EVENT.at,
+    };
     assert.deepEqual(body, expected);
     assert.equal(headers['x-token'], 's3cret');
     assert.equal(headers['content-type'], 'application/json');
@@ -134,7 +153,11 @@ describe('notifiers and tracking log', () => {
 
   it('expands $VAR without braces as well, as AutoSSL does for paths', async () => {
     const b = blueprint({
-      notify: { webhook: { url: `${hook.url}?t=$HOOK_TOKEN`, headers: { 'X-Token': 'token $HOOK_TOKEN, $1 kept' } }, events: ['failure'], reminderIntervalHours: 24 },
+      notify: {
+        webhook: { url: `${hook.url}?t=$HOOK_TOKEN`, headers: { 'X-Token': 'token $HOOK_TOKEN, $1 kept' } },
+        events: ['failure'],
+        reminderIntervalHours: 24,
+      },
     });
     const before = hook.received.length;
     await sendNotification(b, EVENT, 'cert:site.test', { HOOK_TOKEN: 's3cret' });
@@ -147,7 +170,12 @@ describe('notifiers and tracking log', () => {
     // Nobody listens on a port just found free.
     const port = await freePort();
     const refused = blueprint({
-      notify: { webhook: { url: `http://127.0.0.1:${port}/\${HOOK_TOKEN}`, headers: {} }, command: ['false'], events: ['failure'], reminderIntervalHours: 24 },
+      notify: {
+        webhook: { url: `http://127.0.0.1:${port}/\${HOOK_TOKEN}`, headers: {} },
+        command: ['false'],
+        events: ['failure'],
+        reminderIntervalHours: 24,
+      },
     });
     const err = await sendNotification(refused, EVENT, 'cert:site.test', { ...process.env, HOOK_TOKEN: 's3cret' }).then(
       () => assert.fail('sent'),
@@ -168,7 +196,10 @@ describe('notifiers and tracking log', () => {
     const csr = '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n';
     await writeTrackingLine(tracking(['csr', 'crt']), { step: 'csr-created', message: 'CSR made', at: EVENT.at, csr }, 'cert:site.test', plugins);
     await writeTrackingLine(tracking(['crt']), { step: 'csr-created', message: 'CSR made', at: EVENT.at, csr }, 'cert:site.test', plugins);
-    const lines = (await fs.readFile(path.join(folder, 'site.test.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await fs.readFile(path.join(folder, 'site.test.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.deepEqual(lines, [
       { time: EVENT.at, workflow_id: 'cert:site.test', certificate: 'site.test', step: 'csr-created', message: 'CSR made', csr },
       { time: EVENT.at, workflow_id: 'cert:site.test', certificate: 'site.test', step: 'csr-created', message: 'CSR made' },

@@ -40,7 +40,10 @@ tracking:
 
   async function issues(text: string): Promise<string[]> {
     const file = await writeBlueprint(dir, text, 'bad.yaml');
-    const err = await loadBlueprints({ blueprint: file }).then(() => assert.fail('expected a BlueprintError'), (e: unknown) => e);
+    const err = await loadBlueprints({ blueprint: file }).then(
+      () => assert.fail('expected a BlueprintError'),
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof BlueprintError, String(err));
     return err.issues.map(formatIssue);
   }
@@ -70,7 +73,10 @@ tracking:
     const pkg = path.join(dir, 'node_modules', 'acme-autossl-plugins');
     await fs.mkdir(pkg, { recursive: true });
     await fs.writeFile(path.join(pkg, 'index.js'), `module.exports = require(${JSON.stringify(path.join(PLUGINS, 'server.js'))});\n`);
-    const file = await writeBlueprint(dir, yaml('acme-autossl-plugins#server', 'local').replace('{ folder: ' + dir + '/tickets, queue: PKI }', `{ log_folder: ${dir}/logs }`));
+    const file = await writeBlueprint(
+      dir,
+      yaml('acme-autossl-plugins#server', 'local').replace('{ folder: ' + dir + '/tickets, queue: PKI }', `{ log_folder: ${dir}/logs }`),
+    );
     const [b] = await loadBlueprints({ blueprint: file });
     assert.equal(b.servers[0].type, `${path.join(pkg, 'index.js')}#server`);
   });
@@ -119,12 +125,16 @@ tracking:
   });
 
   it("an in-house CA's declared capability decides the renewal: a person awaited, the CSR stored as <name>.csr", async () => {
-    const file = await writeBlueprint(dir, `name: desk.test
+    const file = await writeBlueprint(
+      dir,
+      `name: desk.test
 certificate: { type: DV, certificate_authority: Desk, common_name: desk.test, private_key_type: ECDSA, private_key_size: 256 }
 certificate_authorities:
   - { name: Service desk, key: Desk, type: ${rel}/service-desk-ca.js, parameters: { queue: PKI } }
 storage: { type: local, parameters: { path: ${dir}/desk-storage } }
-`, 'desk.yaml');
+`,
+      'desk.yaml',
+    );
     const [b] = await loadBlueprints({ blueprint: file });
     const { prepareRenewal } = createActivities(plugins);
     const prepared = (await new MockActivityEnvironment().run(prepareRenewal, b)) as Awaited<ReturnType<typeof prepareRenewal>>;

@@ -46,15 +46,22 @@ describe('plugin parameters', () => {
   };
 
   it('refuses out-of-range and malformed server parameters at load, with file, line and column', async () => {
-    const file = await write('bad', "{ type: ssh, parameters: { host: web-1, path: /etc/ssl, port: 70000, connect_timeout: 0, key_mode: '640x', verify: 'web-1' } }");
+    const file = await write(
+      'bad',
+      "{ type: ssh, parameters: { host: web-1, path: /etc/ssl, port: 70000, connect_timeout: 0, key_mode: '640x', verify: 'web-1' } }",
+    );
     const found = await issues(file);
-    const at = (snippet: string) => `${file}:3:${'  - '.length + (`{ type: ssh, parameters: { host: web-1, path: /etc/ssl, port: 70000, connect_timeout: 0, key_mode: '640x', verify: 'web-1' } }`.indexOf(snippet) + 1)}`;
-    assert.deepEqual(found.sort(), [
-      `${at('70000')}: servers[0].parameters.port must be 65535 or less`,
-      `${at("'640x'")}: servers[0].parameters.key_mode must be an octal mode in quotes, e.g. '0640'`,
-      `${at("'web-1' }")}: servers[0].parameters.verify must be host:port (or [IPv6]:port)`,
-      `${at('0, key_mode')}: servers[0].parameters.connect_timeout must be 1 or more`,
-    ].sort());
+    const at = (snippet: string) =>
+      `${file}:3:${'  - '.length + (`{ type: ssh, parameters: { host: web-1, path: /etc/ssl, port: 70000, connect_timeout: 0, key_mode: '640x', verify: 'web-1' } }`.indexOf(snippet) + 1)}`;
+    assert.deepEqual(
+      found.sort(),
+      [
+        `${at('70000')}: servers[0].parameters.port must be 65535 or less`,
+        `${at("'640x'")}: servers[0].parameters.key_mode must be an octal mode in quotes, e.g. '0640'`,
+        `${at("'web-1' }")}: servers[0].parameters.verify must be host:port (or [IPv6]:port)`,
+        `${at('0, key_mode')}: servers[0].parameters.connect_timeout must be 1 or more`,
+      ].sort(),
+    );
   });
 
   it('hands the factory the defaults of its spec', async () => {
@@ -62,7 +69,10 @@ describe('plugin parameters', () => {
     const [blueprint] = await loadBlueprints({ blueprint: file });
     // What the blueprint holds (and workflow history carries) stays as written.
     assert.deepEqual(blueprint.servers[0].parameters, { host: 'web-1', path: '/etc/ssl' });
-    const server = await openServer(blueprint, blueprint.servers[0].id, { staging: false, credentialsFor: () => ({ resolve: async () => ({}) }) as never });
+    const server = await openServer(blueprint, blueprint.servers[0].id, {
+      staging: false,
+      credentialsFor: () => ({ resolve: async () => ({}) }) as never,
+    });
     assert.equal(server.describe(), 'ssh:web-1:22:/etc/ssl');
     await server.close();
   });
@@ -73,7 +83,11 @@ describe('plugin parameters', () => {
       for (const [key, spec] of Object.entries(entry.parameters)) {
         if (spec.default === undefined) continue;
         const where = `${entry.category} ${entry.name}: ${key}`;
-        assert.equal(Array.isArray(defaults[key]) ? 'string[]' : typeof defaults[key] === 'number' ? 'integer' : typeof defaults[key], spec.type, where);
+        assert.equal(
+          Array.isArray(defaults[key]) ? 'string[]' : typeof defaults[key] === 'number' ? 'integer' : typeof defaults[key],
+          spec.type,
+          where,
+        );
         assert.equal(spec.check?.(defaults[key]), undefined, where);
         if (spec.enum) assert.ok(spec.enum.includes(defaults[key] as string), where);
         if (spec.minimum !== undefined) assert.ok((defaults[key] as number) >= spec.minimum, where);

@@ -12,7 +12,10 @@ const stored = (notAfter: number) => ({ serial: '0A', notAfter: new Date(notAfte
 
 describe('lifecycle rules', () => {
   it('backs off a minute, doubling, capped by 6 h and by the check interval', () => {
-    assert.deepEqual([1, 2, 3, 4].map((n) => failureBackoff(n, DAY)), [MIN, 2 * MIN, 4 * MIN, 8 * MIN]);
+    assert.deepEqual(
+      [1, 2, 3, 4].map((n) => failureBackoff(n, DAY)),
+      [MIN, 2 * MIN, 4 * MIN, 8 * MIN],
+    );
     assert.equal(failureBackoff(0, DAY), MIN, 'a first failure counts as one');
     assert.equal(failureBackoff(20, DAY), 6 * HOUR);
     assert.equal(failureBackoff(20, HOUR), HOUR);

@@ -26,7 +26,9 @@ before(async () => {
   keys = ['a', 'b'].map((name) => {
     const file = path.join(dir, name);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file]);
-    const [type, base64] = execFileSync('cat', [`${file}.pub`]).toString().split(' ');
+    const [type, base64] = execFileSync('cat', [`${file}.pub`])
+      .toString()
+      .split(' ');
     const printed = /SHA256:\S+/.exec(execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`]).toString())![0];
     return { type, base64, blob: Buffer.from(base64, 'base64'), fingerprint: printed };
   });
@@ -58,10 +60,16 @@ describe('host keys', () => {
     ].join('\n');
     const found = (name: string) => knownKeysFor(text, name).map((k) => [k.blob.equals(a.blob) ? 'a' : 'b', k.revoked, k.line]);
     assert.deepEqual(found('web'), [['a', false, 3]]);
-    assert.deepEqual(found('WEB.example.test'), [['a', false, 3], ['b', false, 5]]);
+    assert.deepEqual(found('WEB.example.test'), [
+      ['a', false, 3],
+      ['b', false, 5],
+    ]);
     assert.deepEqual(found('[web]:2222'), [['b', false, 4]]);
     assert.deepEqual(found('bad.example.test'), []);
-    assert.deepEqual(found('old.example.test'), [['b', false, 5], ['a', true, 7]]);
+    assert.deepEqual(found('old.example.test'), [
+      ['b', false, 5],
+      ['a', true, 7],
+    ]);
     assert.deepEqual(found('other'), []);
 
     // HashKnownHosts: ssh-keygen -H hashes the names; the lookup still finds them.
@@ -98,14 +106,23 @@ test('verify endpoints', () => {
 const noCredentials = { credentials: { resolve: async () => ({}) }, activity: () => undefined } as unknown as PluginContext;
 
 function sshServer(parameters: Record<string, unknown>, ctx = noCredentials): ServerPlugin {
-  const spec: ServerSpec = { type: 'ssh', declaredType: 'ssh', id: 'ssh:test', crtName: 'site', parameters: { host: '127.0.0.1', path: '/srv/tls', ...parameters } };
+  const spec: ServerSpec = {
+    type: 'ssh',
+    declaredType: 'ssh',
+    id: 'ssh:test',
+    crtName: 'site',
+    parameters: { host: '127.0.0.1', path: '/srv/tls', ...parameters },
+  };
   return createSshServer(spec, ctx) as ServerPlugin;
 }
 
 describe('parameters', () => {
   test('are checked when the plugin is made, naming the server', () => {
     const refused = (parameters: Record<string, unknown>, message: RegExp) =>
-      assert.throws(() => sshServer(parameters), (err: unknown) => err instanceof PluginConfigError && message.test(err.message));
+      assert.throws(
+        () => sshServer(parameters),
+        (err: unknown) => err instanceof PluginConfigError && message.test(err.message),
+      );
     refused({ host: undefined }, /needs a 'host'/);
     refused({ path: undefined }, /needs a 'path'/);
     refused({ port: 0 }, /not a TCP port/);
@@ -158,12 +175,16 @@ describe('connections', () => {
     await new Promise((resolve) => silent.close(resolve));
   });
 
-  const hanging = () => sshServer({ port, username: 'deploy', private_key_file: path.join(dir, 'a'), accept_unknown_host_key: true, connect_timeout: 1 });
+  const hanging = () =>
+    sshServer({ port, username: 'deploy', private_key_file: path.join(dir, 'a'), accept_unknown_host_key: true, connect_timeout: 1 });
 
   test('time out after connect_timeout with a retryable error', async () => {
     const server = hanging();
     const started = Date.now();
-    await assert.rejects(server.readCurrent(), (err: unknown) => err instanceof PluginIoError && /no SSH session with 127\.0\.0\.1:\d+ within 1 s/.test(err.message));
+    await assert.rejects(
+      server.readCurrent(),
+      (err: unknown) => err instanceof PluginIoError && /no SSH session with 127\.0\.0\.1:\d+ within 1 s/.test(err.message),
+    );
     assert.ok(Date.now() - started < 3_000);
     await server.close();
   });

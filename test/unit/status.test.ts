@@ -7,7 +7,11 @@ import { describeRetry, retryingSteps } from '../../src/client/commands/status';
 type Pending = temporal.api.workflow.v1.IPendingActivityInfo;
 
 const at = (iso: string) => msNumberToTs(Date.parse(iso));
-const failure = (message: string, type = 'PluginIoError') => ({ message, stackTrace: 'Error\n    at x (y.js:1:1)', applicationFailureInfo: { type } });
+const failure = (message: string, type = 'PluginIoError') => ({
+  message,
+  stackTrace: 'Error\n    at x (y.js:1:1)',
+  applicationFailureInfo: { type },
+});
 
 describe('retryingSteps', () => {
   test('lists the steps that failed at least once, with the last error and when the next attempt starts', () => {
@@ -37,7 +41,9 @@ describe('retryingSteps', () => {
   });
 
   test('keeps the error on one line and names an unknown activity by its type', () => {
-    const [step] = retryingSteps([{ activityType: { name: 'somethingNew' }, attempt: 2, lastFailure: failure('first line\n  second line', 'Error') }]);
+    const [step] = retryingSteps([
+      { activityType: { name: 'somethingNew' }, attempt: 2, lastFailure: failure('first line\n  second line', 'Error') },
+    ]);
     assert.equal(step.step, 'somethingNew');
     assert.equal(step.error, 'first line; second line');
     assert.equal(step.maximumAttempts, 0);
@@ -50,7 +56,10 @@ describe('describeRetry', () => {
 
   test('says how many attempts failed, of how many, and when the next one comes', () => {
     const now = Date.parse('2026-01-01T00:00:00Z');
-    assert.equal(describeRetry({ ...base, nextAttemptAt: '2026-01-01T00:00:03.500Z' }, now), 'deploy: attempt 2 of 3 failed, next in 4 s: ssh:h: cannot connect');
+    assert.equal(
+      describeRetry({ ...base, nextAttemptAt: '2026-01-01T00:00:03.500Z' }, now),
+      'deploy: attempt 2 of 3 failed, next in 4 s: ssh:h: cannot connect',
+    );
   });
 
   test('says when an attempt is running, and leaves out the limit when there is none', () => {

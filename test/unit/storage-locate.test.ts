@@ -20,13 +20,19 @@ describe('storage locations', () => {
     gitStorageFactory({ cacheRoot: path.join(root, 'clones') })({ type: 'git', declaredType: 'git', parameters }, {} as PluginContext);
 
   test('local storage: the file path', async () => {
-    const store = await createLocalStorage({ type: 'local', declaredType: 'local', parameters: { path: '/var/lib/autossl/artifacts' } }, {} as PluginContext);
+    const store = await createLocalStorage(
+      { type: 'local', declaredType: 'local', parameters: { path: '/var/lib/autossl/artifacts' } },
+      {} as PluginContext,
+    );
     assert.equal(store.locate!('www.example.test', 'csr'), 'local:/var/lib/autossl/artifacts/www.example.test.csr');
   });
 
   test('git storage: the URL without userinfo, the folder and file, and a configured branch', async () => {
     const cases: [Record<string, unknown>, string][] = [
-      [{ git_url: 'https://deploy@git.example.test/certs.git', folder: 'certs' }, 'git:https://git.example.test/certs.git certs/www.example.test.csr'],
+      [
+        { git_url: 'https://deploy@git.example.test/certs.git', folder: 'certs' },
+        'git:https://git.example.test/certs.git certs/www.example.test.csr',
+      ],
       [{ git_url: 'ssh://git@git.example.test:2222/ops/certs.git' }, 'git:ssh://git.example.test:2222/ops/certs.git www.example.test.csr'],
       [{ git_url: 'git@git.example.test:ops/certs.git', folder: 'a/b/' }, 'git:git.example.test:ops/certs.git a/b/www.example.test.csr'],
       [{ git_url: 'file:///srv/git/certs.git', branch: 'certificates' }, 'git:file:///srv/git/certs.git www.example.test.csr (branch certificates)'],

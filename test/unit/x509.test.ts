@@ -169,12 +169,15 @@ describe('keys', () => {
       ['-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n', /encrypted/],
     ];
     for (const [input, message] of cases) {
-      assert.throws(() => describeKey(input), (err: Error) => {
-        assert.ok(err instanceof KeyError);
-        assert.match(err.message, message);
-        assert.ok(!body.some((line) => err.message.includes(line.slice(0, 16))), 'no key material in the message');
-        return true;
-      });
+      assert.throws(
+        () => describeKey(input),
+        (err: Error) => {
+          assert.ok(err instanceof KeyError);
+          assert.match(err.message, message);
+          assert.ok(!body.some((line) => err.message.includes(line.slice(0, 16))), 'no key material in the message');
+          return true;
+        },
+      );
     }
   });
 });
@@ -219,10 +222,10 @@ describe('CSR', () => {
   it('refuses invalid names and country codes with a message naming them', async () => {
     await assert.rejects(createCsr({ keyPem: ecLeafKey, domains: ['ok.com', 'a..com'] }), { name: 'CsrError', message: /'a\.\.com'/ });
     await assert.rejects(createCsr({ keyPem: ecLeafKey, domains: [] }), CsrError);
-    await assert.rejects(
-      createCsr({ keyPem: ecLeafKey, domains: ['a.com'], organization: { country_code: 'USA' } }),
-      { name: 'CsrError', message: /country code 'USA'/ },
-    );
+    await assert.rejects(createCsr({ keyPem: ecLeafKey, domains: ['a.com'], organization: { country_code: 'USA' } }), {
+      name: 'CsrError',
+      message: /country code 'USA'/,
+    });
   });
 
   it('says what is wrong with an unreadable CSR', () => {
@@ -245,10 +248,7 @@ describe('parseCertificate', () => {
   });
 
   it('reads a root and an intermediate', () => {
-    assert.deepEqual(
-      [parseCertificate(root).isCa, parseCertificate(root).selfSigned, parseCertificate(root).subject],
-      [true, true, 'CN=Test Root'],
-    );
+    assert.deepEqual([parseCertificate(root).isCa, parseCertificate(root).selfSigned, parseCertificate(root).subject], [true, true, 'CN=Test Root']);
     assert.deepEqual([parseCertificate(inter).isCa, parseCertificate(inter).selfSigned], [true, false]);
   });
 
@@ -285,7 +285,10 @@ describe('parseCertificate', () => {
       ['-----BEGIN CERTIFICATE-----\nAAAAAAAA\n-----END CERTIFICATE-----\n', /malformed DER/],
     ];
     for (const [input, message] of cases) {
-      assert.throws(() => parseCertificate(input), (e: Error) => e instanceof CertificateError && message.test(e.message));
+      assert.throws(
+        () => parseCertificate(input),
+        (e: Error) => e instanceof CertificateError && message.test(e.message),
+      );
     }
   });
 
@@ -385,10 +388,13 @@ describe('signCertificate', () => {
     assert.deepEqual([bc.ca, bc.pathLength, bc.critical], [true, 0, true]);
     assert.equal(ca.getExtension(px.KeyUsagesExtension)!.usages, px.KeyUsageFlags.keyCertSign | px.KeyUsageFlags.cRLSign);
     const nc = AsnConvert.parse(ca.getExtension(id_ce_nameConstraints)!.value, NameConstraints);
-    assert.deepEqual(Array.from(nc.permittedSubtrees!, (s) => s.base.dNSName), ['example.com', 'example.net']);
+    assert.deepEqual(
+      Array.from(nc.permittedSubtrees!, (s) => s.base.dNSName),
+      ['example.com', 'example.net'],
+    );
   });
 
-  it('refuses a tampered CSR, a CA key that is not the CA certificate\'s, and a sub-CA under a path length 0 CA', async () => {
+  it("refuses a tampered CSR, a CA key that is not the CA certificate's, and a sub-CA under a path length 0 CA", async () => {
     const der = Buffer.from(leafCsr.replace(/-----[^-]+-----|\s/g, ''), 'base64');
     der[der.length - 1] ^= 1;
     const tampered = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
@@ -411,10 +417,7 @@ describe('signCertificate', () => {
       name: 'CN=Anything CA',
       keys,
       signingAlgorithm,
-      extensions: [
-        new px.BasicConstraintsExtension(true, 0, true),
-        new px.SubjectAlternativeNameExtension([{ type: 'dns', value: 'a.com' }]),
-      ],
+      extensions: [new px.BasicConstraintsExtension(true, 0, true), new px.SubjectAlternativeNameExtension([{ type: 'dns', value: 'a.com' }])],
     });
     await assert.rejects(signCertificate({ csrPem: request.toString('pem'), caKeyPem: rootKey, caCertPem: root, validityDays: 1 }), {
       name: 'CsrError',
@@ -445,10 +448,7 @@ describe('verifyChain', () => {
   });
 
   it('rejects a leaf from another CA, naming the certificate', () => {
-    assert.equal(
-      reasonOf(verifyChain(leaf, [otherRoot])),
-      "issuer of 'www.example.com' (CN=example.com) not found in the chain of trust",
-    );
+    assert.equal(reasonOf(verifyChain(leaf, [otherRoot])), "issuer of 'www.example.com' (CN=example.com) not found in the chain of trust");
     assert.match(reasonOf(verifyChain(inter, [impostorRoot])), /signature of 'example\.com' does not verify with the key of 'Test Root'/);
     // The configured intermediate is itself trusted: a useless extra certificate does not spoil it.
     assert.deepEqual(verifyChain(leaf, [inter, impostorRoot]), { ok: true });
@@ -508,10 +508,7 @@ describe('verifyChain', () => {
     assert.match(reasonOf(verifyChain(underLeaf, [leaf, inter, root])), /^'www\.example\.com' is not a CA certificate/);
     const subSub = await forge({ cn: 'Sub Sub CA', key: otherKey, ca: true, issuer: { key: interKey, cert: inter } });
     const deepLeaf = await issue(['deep.example.com'], { key: otherKey, cert: subSub });
-    assert.equal(
-      reasonOf(verifyChain(deepLeaf, [subSub, inter, root])),
-      "'example.com' allows 0 intermediate CA(s) below it, the path has 1",
-    );
+    assert.equal(reasonOf(verifyChain(deepLeaf, [subSub, inter, root])), "'example.com' allows 0 intermediate CA(s) below it, the path has 1");
   });
 
   it('says when there is no chain or an entry is not a certificate', () => {

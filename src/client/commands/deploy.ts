@@ -16,9 +16,9 @@ export const spec: CommandSpec = {
   name: 'deploy',
   summary: 'Deploy the stored certificate, or a given key/certificate pair, to the servers.',
   description: [
-    'Checks the pair in AutoSSL\'s order (key matches certificate, not expired nor within renewal_delay, covers the',
+    "Checks the pair in AutoSSL's order (key matches certificate, not expired nor within renewal_delay, covers the",
     'blueprint, a chain exists when a server wants the full chain, chain of trust verifies); a bad pair is refused',
-    'before anything is written. A given pair is then stored in the blueprint\'s storage and the lifecycle workflow',
+    "before anything is written. A given pair is then stored in the blueprint's storage and the lifecycle workflow",
     'deploys it to the servers that are out of date (every server with --all-servers).',
     "A manual CA's certificate (the CA gets <name>.csr from storage; autossl status says where): while the",
     "workflow awaits it, --certificate F whose key is the renewal's pending key (<name>.pending.key in storage) is",
@@ -32,7 +32,12 @@ export const spec: CommandSpec = {
   options: {
     'all-servers': { type: 'boolean', help: 'Deploy to every server, not only those out of date.' },
     'private-key': { type: 'string', short: 'k', value: 'FILE', help: 'Private key to deploy (default: the stored one).' },
-    certificate: { type: 'string', short: 'c', value: 'FILE', help: "Certificate to deploy (default: the stored one), or a manual CA's for the renewal awaiting it." },
+    certificate: {
+      type: 'string',
+      short: 'c',
+      value: 'FILE',
+      help: "Certificate to deploy (default: the stored one), or a manual CA's for the renewal awaiting it.",
+    },
     'tracking-record': { type: 'string', short: 't', value: 'ID', help: 'Workflow id (cert:<name>) printed by renew.' },
     ...waitOptions,
     ...CONNECTION_OPTIONS,
@@ -96,14 +101,16 @@ export async function run(ctx: Context): Promise<number> {
   const pair = certFile || keyFile ? await checkedPair(ctx, blueprint, certFile, keyFile) : undefined;
   if (pair?.deliver) return deliver(ctx, workflowIdFor(blueprint.name), certFile!);
   // Stored only once a Temporal server answers: a deploy that cannot be requested changes nothing either.
-  const store = pair && (async () => {
-    const storage = (await openStorage(blueprint, pluginEnvironment(ctx, true)))!;
-    await using(storage, async (s) => {
-      const { key, leaf, chain, facts } = pair;
-      await s.put(blueprint.name, 'key', key, `${blueprint.name}: private key for ${facts.serial} (autossl deploy)`);
-      await s.put(blueprint.name, 'crt', [leaf, ...chain].join(''), `${blueprint.name}: certificate ${facts.serial} (autossl deploy)`);
-      ctx.io.err(`  ${blueprint.name}: stored certificate ${facts.serial}, valid until ${facts.notAfter}`);
+  const store =
+    pair &&
+    (async () => {
+      const storage = (await openStorage(blueprint, pluginEnvironment(ctx, true)))!;
+      await using(storage, async (s) => {
+        const { key, leaf, chain, facts } = pair;
+        await s.put(blueprint.name, 'key', key, `${blueprint.name}: private key for ${facts.serial} (autossl deploy)`);
+        await s.put(blueprint.name, 'crt', [leaf, ...chain].join(''), `${blueprint.name}: certificate ${facts.serial} (autossl deploy)`);
+        ctx.io.err(`  ${blueprint.name}: stored certificate ${facts.serial}, valid until ${facts.notAfter}`);
+      });
     });
-  });
   return followRequests(ctx, blueprints, { allServers: ctx.values['all-servers'] === true }, store);
 }

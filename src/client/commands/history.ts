@@ -12,7 +12,7 @@ export const spec: CommandSpec = {
     'Reads the workflow history of the certificate (every run, oldest first) and prints a timeline: cycles,',
     'inspections, renewals, CSRs, certificates received, deploys per server, failures with reasons, signals.',
     'Give --blueprint (one certificate) or --tracking-record ID. With no Temporal server configured or answering,',
-    'it reads the data dir\'s own database (<data-dir>/temporal.sqlite) on the embedded server, as renew does.',
+    "it reads the data dir's own database (<data-dir>/temporal.sqlite) on the embedded server, as renew does.",
   ].join('\n'),
   options: {
     'tracking-record': { type: 'string', short: 't', value: 'ID', help: 'Workflow id (cert:<name>).' },

@@ -17,7 +17,7 @@ export const spec: CommandSpec = {
   summary: 'List the plugin types a blueprint may name, with their parameters.',
   description: [
     'Lists every built-in plugin: its type (short name and AutoSSL class path), what it does, the credential it',
-    "takes, and each parameter with its type, whether it is required, its default and its meaning. It is what the",
+    'takes, and each parameter with its type, whether it is required, its default and its meaning. It is what the',
     'blueprint loader (and so check) validates against. A type may also name an in-house module (./x.js#export).',
     '',
     ...CATEGORIES.map(({ category, key }) => `  ${key.padEnd(32)} ${builtInNames(category).join(', ')}`),

@@ -35,7 +35,10 @@ export const spec: CommandSpec = {
 function toDo(r: BlueprintReport): string {
   if (r.verdict === 'error') return `cannot be checked (${r.error})`;
   if (r.verdict === 'renewal-needed') return `renewal needed: ${r.renewReasons.join('; ')}`;
-  return `servers out of date: ${r.servers.filter((s) => !s.upToDate).map((s) => `${s.label} (${s.reasons.join('; ')})`).join(', ')}`;
+  return `servers out of date: ${r.servers
+    .filter((s) => !s.upToDate)
+    .map((s) => `${s.label} (${s.reasons.join('; ')})`)
+    .join(', ')}`;
 }
 
 /**
@@ -83,7 +86,8 @@ export async function followRequests(
     worker: 'full',
     lockWaitMs: deadline - Date.now(),
     ...(ctx.values['no-wait'] && {
-      embeddedRefusal: '--no-wait needs a Temporal server that keeps running (autossl server, or --address): with none, this run is what carries the request out',
+      embeddedRefusal:
+        '--no-wait needs a Temporal server that keeps running (autossl server, or --address): with none, this run is what carries the request out',
     }),
   });
   try {

@@ -10,7 +10,7 @@ import { lockForCommand } from '../embedded';
 
 export const spec: CommandSpec = {
   name: 'server',
-  summary: 'Run the embedded Temporal server, a worker and every blueprint\'s lifecycle, until Ctrl-C.',
+  summary: "Run the embedded Temporal server, a worker and every blueprint's lifecycle, until Ctrl-C.",
   description: [
     'Starts the Temporal dev server (state in <data-dir>/temporal.sqlite, so certificates survive restarts; the',
     'Web UI on --ui-port), a worker in this process, and a lifecycle workflow for every blueprint of --blueprint',

@@ -19,7 +19,7 @@ export const spec: CommandSpec = {
     'Without --blueprint, lists every running certificate workflow.',
     'A workflow no worker answers for within 10 s is shown as Unanswered, with the reason (no worker polls the',
     'task queue, or the workers are busy).',
-    'With no Temporal server configured or answering, it reads the data dir\'s database on the embedded server,',
+    "With no Temporal server configured or answering, it reads the data dir's database on the embedded server,",
     'where the workflows (not their activities) run in this process to answer: nothing outside Temporal is touched.',
     'Exit 0 when all are Ready, 1 when any is not (or is missing), 2 when no Temporal server can be reached or started.',
   ].join('\n'),
@@ -145,11 +145,24 @@ export async function run(ctx: Context): Promise<number> {
           : f.unanswered
             ? { state: 'Unanswered', reason: f.unanswered, retrying: f.retrying }
             : { state: 'NotStarted' };
-      ctx.io.out(JSON.stringify(found.map((f) => ({ workflowId: f.id, ...json(f) })), null, 2));
+      ctx.io.out(
+        JSON.stringify(
+          found.map((f) => ({ workflowId: f.id, ...json(f) })),
+          null,
+          2,
+        ),
+      );
     } else {
       const rows = found.map(({ id, status: s, unanswered }) =>
         s
-          ? [s.name, s.state, s.stored?.notAfter.slice(0, 16) ?? '-', `${s.servers.filter((x) => x.state === 'ok').length}/${s.servers.length}`, s.nextWakeAt?.slice(0, 16) ?? '-', s.reason]
+          ? [
+              s.name,
+              s.state,
+              s.stored?.notAfter.slice(0, 16) ?? '-',
+              `${s.servers.filter((x) => x.state === 'ok').length}/${s.servers.length}`,
+              s.nextWakeAt?.slice(0, 16) ?? '-',
+              s.reason,
+            ]
           : unanswered
             ? [id, 'Unanswered', '-', '-', '-', unanswered]
             : [id, 'NotStarted', '-', '-', '-', "no workflow: run 'autossl renew' or 'autossl server'"],

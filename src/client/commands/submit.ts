@@ -41,7 +41,8 @@ export async function deliver(ctx: Context, workflowId: string, file: string): P
     const result = await session.client.workflow.getHandle(workflowId).executeUpdate(submitUpdate, { args: [{ certificate }] });
     ctx.io.out(`${workflowId}: accepted certificate ${result.serial}, valid until ${result.notAfter}; deploying`);
     // The worker in this process ends with it: stay until the certificate is deployed, or nothing deploys it.
-    if (session.settle && awaiting.lastCycle) return await reportCycles(ctx, session, [{ workflowId, requestId: awaiting.lastCycle.number }], deadline);
+    if (session.settle && awaiting.lastCycle)
+      return await reportCycles(ctx, session, [{ workflowId, requestId: awaiting.lastCycle.number }], deadline);
     return EXIT.ok;
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
@@ -60,7 +61,8 @@ export async function run(ctx: Context): Promise<number> {
   let workflowId = str(ctx.values['workflow-id']);
   if (!workflowId) {
     const blueprints = await loadFromOptions(ctx);
-    if (blueprints.length !== 1) throw new UsageError(`--blueprint must name exactly one certificate (got ${blueprints.length}); or give --workflow-id`);
+    if (blueprints.length !== 1)
+      throw new UsageError(`--blueprint must name exactly one certificate (got ${blueprints.length}); or give --workflow-id`);
     workflowId = workflowIdFor(blueprints[0].name);
   }
   return deliver(ctx, workflowId, file);

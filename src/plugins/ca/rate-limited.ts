@@ -6,7 +6,12 @@ import { PluginIoError } from '../errors';
 export class RateLimitedError extends PluginIoError {
   override readonly name = 'RateLimited';
 
-  constructor(subject: string, detail: string, readonly retryAfterMs: number | undefined, options?: { cause?: unknown }) {
+  constructor(
+    subject: string,
+    detail: string,
+    readonly retryAfterMs: number | undefined,
+    options?: { cause?: unknown },
+  ) {
     super(subject, detail, undefined, options);
   }
 }

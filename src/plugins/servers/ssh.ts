@@ -12,7 +12,16 @@ import { assertChallengeToken } from '../challenge';
 import { PluginConfigError, PluginError, PluginIoError, describeErrno, errnoCode, fsError, messageOf } from '../errors';
 import { shellQuote } from '../shell';
 import { FOLDER_MODE, KEY_FILE_MODE, PUBLIC_FILE_MODE, assertFileName, deployFilesOnce, writeFileAtomic, type AtomicFileOps } from '../fs-atomic';
-import { fingerprint, hostKeyAlgorithms, judgeHostKey, keyType, knownHostsName, knownKeysFor, normaliseFingerprint, type KnownKey } from '../ssh-host-key';
+import {
+  fingerprint,
+  hostKeyAlgorithms,
+  judgeHostKey,
+  keyType,
+  knownHostsName,
+  knownKeysFor,
+  normaliseFingerprint,
+  type KnownKey,
+} from '../ssh-host-key';
 import { formatEndpoint, parseEndpoint, servedCertificate, type Endpoint } from '../tls-probe';
 import { joinPem } from '../../x509';
 import type { DeployPair, PluginContext, ServerFactory, ServerPlugin } from '../types';
@@ -109,7 +118,10 @@ class SshServer implements ServerPlugin {
   private session: Promise<Session> | undefined;
   private client: Client | undefined;
 
-  constructor(readonly spec: ServerSpec, private readonly ctx: PluginContext) {
+  constructor(
+    readonly spec: ServerSpec,
+    private readonly ctx: PluginContext,
+  ) {
     const p = spec.parameters;
     const host = typeof p.host === 'string' && p.host !== '' ? p.host : spec.host;
     const port = typeof p.port === 'number' ? p.port : 22;
@@ -424,7 +436,9 @@ class SshServer implements ServerPlugin {
       return new PluginConfigError(this.subject, `the server refused the login (tried ${methods.join(', ')})`, { cause: err });
     }
     if (level === 'client-timeout') {
-      return new PluginIoError(this.subject, `no SSH session with ${where} within ${this.settings.connectTimeoutMs / 1000} s`, 'ETIMEDOUT', { cause: err });
+      return new PluginIoError(this.subject, `no SSH session with ${where} within ${this.settings.connectTimeoutMs / 1000} s`, 'ETIMEDOUT', {
+        cause: err,
+      });
     }
     if (algorithms.length > 0 && /host key|no matching/i.test(messageOf(err))) {
       return new PluginConfigError(
@@ -435,7 +449,9 @@ class SshServer implements ServerPlugin {
     }
     const code = errnoCode(err);
     const why = code && describeErrno(code);
-    return new PluginIoError(this.subject, `cannot connect to ${where}: ${why ? `${why} (${code})` : (code ?? messageOf(err))}`, code, { cause: err });
+    return new PluginIoError(this.subject, `cannot connect to ${where}: ${why ? `${why} (${code})` : (code ?? messageOf(err))}`, code, {
+      cause: err,
+    });
   }
 
   private async readIfExists(sftp: SFTPWrapper, file: string): Promise<string | null> {

@@ -32,8 +32,7 @@ const SILENCE_TIMEOUT_MS = 60_000;
 const LOCK_WAIT_MS = 60_000;
 
 /** Answers `get` only (not `store` or `erase`); git appends the action as "$1". Holds variable names, no secret. */
-const CREDENTIAL_HELPER =
-  `!f() { if [ "$1" = get ]; then printf 'username=%s\\npassword=%s\\n' "$AUTOSSL_GIT_USERNAME" "$AUTOSSL_GIT_PASSWORD"; fi; }; f`;
+const CREDENTIAL_HELPER = `!f() { if [ "$1" = get ]; then printf 'username=%s\\npassword=%s\\n' "$AUTOSSL_GIT_USERNAME" "$AUTOSSL_GIT_PASSWORD"; fi; }; f`;
 
 /** ssh reads a passphrase only from a program; this one prints a variable of the ssh process that runs it. */
 const ASKPASS_SCRIPT = `#!/bin/sh\nprintf '%s\\n' "$AUTOSSL_GIT_SSH_PASSPHRASE"\n`;
@@ -192,7 +191,10 @@ async function accessFor(spec: Parameters<StorageFactory>[0], ctx: PluginContext
     const username = credential.username ?? '';
     const password = credential.password ?? '';
     if (/[\n\0]/.test(username + password)) {
-      throw new PluginConfigError(`storage git:${url}`, `credential '${spec.credentials}' holds a line break, which git's credential protocol cannot carry`);
+      throw new PluginConfigError(
+        `storage git:${url}`,
+        `credential '${spec.credentials}' holds a line break, which git's credential protocol cannot carry`,
+      );
     }
     env.AUTOSSL_GIT_USERNAME = username;
     env.AUTOSSL_GIT_PASSWORD = password;
@@ -254,11 +256,16 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
     const kinds = spec.data?.length ? new Set(spec.data) : undefined;
 
     const dataDir = process.env.AUTOSSL_DATA_DIR;
-    const cacheRoot =
-      options.cacheRoot ?? (dataDir ? path.join(dataDir, 'git') : path.join(os.tmpdir(), `autossl-git-${os.userInfo().uid}`));
+    const cacheRoot = options.cacheRoot ?? (dataDir ? path.join(dataDir, 'git') : path.join(os.tmpdir(), `autossl-git-${os.userInfo().uid}`));
     await preparePrivateFolder(cacheRoot, subject);
     const access = await accessFor(spec, ctx, url, cacheRoot);
-    const dir = path.join(cacheRoot, createHash('sha256').update(`${url}\0${configuredBranch ?? ''}`).digest('hex').slice(0, 24));
+    const dir = path.join(
+      cacheRoot,
+      createHash('sha256')
+        .update(`${url}\0${configuredBranch ?? ''}`)
+        .digest('hex')
+        .slice(0, 24),
+    );
     let state = clones.get(dir);
     if (!state) clones.set(dir, (state = { queue: Promise.resolve(), keyFiles: new Set() }));
     const clone = state;
@@ -269,7 +276,10 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
     const failure = (action: string, err: unknown): PluginError => {
       if (err instanceof PluginError) return err;
       const said = scrub(messageOf(err), access.secrets);
-      const lines = said.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('hint:'));
+      const lines = said
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('hint:'));
       const detail = `${action}: ${lines.join('; ').slice(0, 600)}`;
       // No `cause`: the original error holds git's unscrubbed words.
       return NOT_RETRYABLE.test(said) ? new PluginConfigError(subject, detail) : new PluginIoError(subject, detail, undefined);
@@ -281,7 +291,10 @@ export function gitStorageFactory(options: GitStorageOptions = {}): StorageFacto
 
     /** The clone of an earlier call, or a new empty repository with `origin` set (made whole, then renamed in). */
     const openClone = async (): Promise<SimpleGit> => {
-      const reused = await fs.stat(path.join(dir, '.git')).then((s) => s.isDirectory(), () => false);
+      const reused = await fs.stat(path.join(dir, '.git')).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
       if (!reused) {
         const fresh = `${dir}.new-${randomBytes(4).toString('hex')}`;
         try {

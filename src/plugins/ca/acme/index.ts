@@ -81,7 +81,11 @@ export const createAcmeCa: CaFactory<AcmeParameters> = async (spec, ctx) => {
 };
 
 /** The CA's renewal window for a certificate; `undefined` when it offers none or anything fails. */
-export async function acmeRenewalWindow(spec: CertificateAuthoritySpec, ctx: PluginContext, certificatePem: string): Promise<RenewalWindow | undefined> {
+export async function acmeRenewalWindow(
+  spec: CertificateAuthoritySpec,
+  ctx: PluginContext,
+  certificatePem: string,
+): Promise<RenewalWindow | undefined> {
   let transport: ReturnType<typeof acmeTransport> | undefined;
   try {
     // Inspection passes the CA as the loader checked it; ACME's parameters have no defaults to add.
@@ -119,7 +123,11 @@ const tell = (key: string, notice: string) => untold.set(key, [...(untold.get(ke
 
 function forgetAccount(account: Account): void {
   const current = accounts.get(account.key);
-  if (current) void current.then((a) => a === account && accounts.delete(account.key), () => undefined);
+  if (current)
+    void current.then(
+      (a) => a === account && accounts.delete(account.key),
+      () => undefined,
+    );
 }
 
 /**
@@ -133,14 +141,23 @@ async function accountKeyOf(s: AcmeSettings, storage: StoragePlugin, subject: st
       describeKey(stored.content);
     } catch (err) {
       // Replacing it would lose the account: the person who put it there must look at it.
-      if (err instanceof KeyError) throw new PluginConfigError(subject, `the ACME account key '${stored.file}' in the CA storage is unusable: ${err.message}`);
+      if (err instanceof KeyError)
+        throw new PluginConfigError(subject, `the ACME account key '${stored.file}' in the CA storage is unusable: ${err.message}`);
       throw err;
     }
     return { pem: stored.content, file: stored.file };
   }
   // Created only if absent: issuances racing on a fresh CA storage all continue with the one key that stays.
-  const made = await createNamedFile(storage, s.accountKeyName, 'key', await generatePrivateKey({ type: 'ec', curve: 'P-256' }), `${subject}: new ACME account key`);
-  const looked = namedFileCandidates(s.accountKeyName, 'key').map((f) => `'${f}'`).join(' nor ');
+  const made = await createNamedFile(
+    storage,
+    s.accountKeyName,
+    'key',
+    await generatePrivateKey({ type: 'ec', curve: 'P-256' }),
+    `${subject}: new ACME account key`,
+  );
+  const looked = namedFileCandidates(s.accountKeyName, 'key')
+    .map((f) => `'${f}'`)
+    .join(' nor ');
   return {
     pem: made.content,
     file: made.file,
@@ -151,7 +168,9 @@ async function accountKeyOf(s: AcmeSettings, storage: StoragePlugin, subject: st
 async function registeredAccount(s: AcmeSettings, storage: StoragePlugin, ctx: PluginContext, subject: string): Promise<Account> {
   const accountKey = await accountKeyOf(s, storage, subject);
   const directoryUrl = await directoryUrlOf(s, subject);
-  const key = createHash('sha256').update(`${directoryUrl}\0${s.eabCredentials ?? ''}\0${accountKey.pem}`).digest('hex');
+  const key = createHash('sha256')
+    .update(`${directoryUrl}\0${s.eabCredentials ?? ''}\0${accountKey.pem}`)
+    .digest('hex');
   if (accountKey.notice) tell(key, accountKey.notice);
   const cached = accounts.get(key);
   if (cached) {
@@ -286,7 +305,9 @@ async function order(
         // A proxy in front of the real servers (Incapsula) serves no files: the servers behind it answer.
         const serving = servers.filter(servesHttp01);
         if (serving.length === 0) {
-          const none = servers.length ? `: ${servers.map((s) => s.describe()).join(', ')} place(s) no challenge files (add a server with acme_dir, or use dns-01)` : '';
+          const none = servers.length
+            ? `: ${servers.map((s) => s.describe()).join(', ')} place(s) no challenge files (add a server with acme_dir, or use dns-01)`
+            : '';
           throw new PluginConfigError(subject, `HTTP-01 for ${domain} needs a server to serve the challenge${none}`);
         }
         // Registered before placing: a failure halfway through still removes what was placed.
@@ -338,9 +359,10 @@ async function replacedCertificate(blueprint: Blueprint, ctx: PluginContext): Pr
 async function openDns(blueprint: Blueprint, oc: OrderContext): Promise<DnsProvider> {
   const provider = await openDnsProvider(blueprint, oc.spec, oc.ctx);
   if (provider) return provider;
-  const why = oc.settings.challenge === 'dns-01'
-    ? "'challenge: dns-01' is set"
-    : `${blueprint.certificate.domains.filter((d) => d.startsWith('*.')).join(', ')} can only be validated with DNS-01 (HTTP-01 cannot prove a wildcard)`;
+  const why =
+    oc.settings.challenge === 'dns-01'
+      ? "'challenge: dns-01' is set"
+      : `${blueprint.certificate.domains.filter((d) => d.startsWith('*.')).join(', ')} can only be validated with DNS-01 (HTTP-01 cannot prove a wildcard)`;
   throw new PluginConfigError(oc.subject, `${why}, but neither the certificate nor the CA has a 'dns' section naming a DNS provider`);
 }
 

@@ -14,7 +14,8 @@ export const parameters = {
   challenge: {
     type: 'string',
     enum: ['http-01', 'dns-01'],
-    description: "'http-01' through the servers' acme_dir, or 'dns-01' through the DNS provider (the default when a dns section exists); wildcards always use DNS-01.",
+    description:
+      "'http-01' through the servers' acme_dir, or 'dns-01' through the DNS provider (the default when a dns section exists); wildcards always use DNS-01.",
   },
 } as const satisfies ParameterMap;
 

@@ -50,7 +50,10 @@ export class AcmeProblem extends ClassifiedError {
 export class AcmeUnreachable extends ClassifiedError {
   override readonly name = 'AcmeUnreachable';
 
-  constructor(readonly url: string, readonly code: string | undefined) {
+  constructor(
+    readonly url: string,
+    readonly code: string | undefined,
+  ) {
     super(`no answer from ${new URL(url).origin}${code ? ` (${code})` : ''}`);
   }
 }

@@ -51,18 +51,16 @@ export const createLocalCa: CaFactory<LocalCaParameters> = async (spec, ctx) => 
 };
 
 /** Reads the CA pair, creating what is missing when allowed; never replaces anything that exists. */
-async function loadCa(
-  storage: StoragePlugin,
-  s: LocalCaSettings,
-  subject: string,
-  where: string,
-): Promise<{ key: string; certificate: string }> {
+async function loadCa(storage: StoragePlugin, s: LocalCaSettings, subject: string, where: string): Promise<{ key: string; certificate: string }> {
   const [storedKey, storedCertificate] = await Promise.all([
     readNamedFile(storage, s.keyName, 'key'),
     readNamedFile(storage, s.certificateName, 'crt'),
   ]);
   if (storedKey !== null && storedCertificate !== null) return { key: storedKey.content, certificate: storedCertificate.content };
-  const looked = (name: string, kind: ArtifactKind) => namedFileCandidates(name, kind).map((f) => `'${f}'`).join(' or ');
+  const looked = (name: string, kind: ArtifactKind) =>
+    namedFileCandidates(name, kind)
+      .map((f) => `'${f}'`)
+      .join(' or ');
   const keyFile = `key ${looked(s.keyName, 'key')}`;
   const missing: string[] = [];
   if (storedKey === null) missing.push(keyFile);
@@ -70,8 +68,7 @@ async function loadCa(
   if (!s.createIfMissing) {
     throw new PluginConfigError(
       subject,
-      `CA ${missing.join(' and ')} not found in ${where}; ` +
-        'provide the CA files there, or set create_if_missing: true to create a new CA',
+      `CA ${missing.join(' and ')} not found in ${where}; ` + 'provide the CA files there, or set create_if_missing: true to create a new CA',
     );
   }
   if (storedKey === null && storedCertificate !== null) {
@@ -84,7 +81,8 @@ async function loadCa(
   // Created only if absent: lifecycles started together bootstrap one CA, and each uses what the first stored.
   const key =
     storedKey?.content ??
-    (await createNamedFile(storage, s.keyName, 'key', await generatePrivateKey({ type: 'ec', curve: 'P-256' }), `${subject}: new CA private key`)).content;
+    (await createNamedFile(storage, s.keyName, 'key', await generatePrivateKey({ type: 'ec', curve: 'P-256' }), `${subject}: new CA private key`))
+      .content;
   const ownCertificate = await createSelfSignedCa({ keyPem: key, commonName: s.commonName, validityDays: CA_VALIDITY_DAYS });
   const certificate = (await createNamedFile(storage, s.certificateName, 'crt', ownCertificate, `${subject}: new CA certificate`)).content;
   return { key, certificate };

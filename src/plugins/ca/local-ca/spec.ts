@@ -2,8 +2,16 @@ import type { ParameterMap, ParameterValues } from '../../../blueprint/catalog';
 import { definePlugin } from '../../types';
 
 export const parameters = {
-  ca_private_key: { type: 'string', required: true, description: "File of the CA private key in the CA storage ('autossl_ca.key'); a base name also finds <name>.key." },
-  ca_certificate: { type: 'string', required: true, description: "File of the CA certificate in the CA storage ('autossl_ca.crt'); a base name also finds <name>.crt." },
+  ca_private_key: {
+    type: 'string',
+    required: true,
+    description: "File of the CA private key in the CA storage ('autossl_ca.key'); a base name also finds <name>.key.",
+  },
+  ca_certificate: {
+    type: 'string',
+    required: true,
+    description: "File of the CA certificate in the CA storage ('autossl_ca.crt'); a base name also finds <name>.crt.",
+  },
   certificate_validity_days: { type: 'integer', default: 90, minimum: 1, description: 'Validity of issued certificates in days.' },
   create_if_missing: {
     type: 'boolean',

@@ -99,7 +99,10 @@ export class Rfc2136Provider implements DnsProvider {
   /** The TXT values the server holds at `name` now. */
   private async txtValues(name: string): Promise<string[]> {
     const what = `query TXT ${canonical(name)}`;
-    const answer = await this.exchange((id) => encodeMessage({ id, opcode: OPCODE.QUERY, question: { name, type: TYPE.TXT, class: CLASS.IN } }), what);
+    const answer = await this.exchange(
+      (id) => encodeMessage({ id, opcode: OPCODE.QUERY, question: { name, type: TYPE.TXT, class: CLASS.IN } }),
+      what,
+    );
     this.expectRcode(answer, what, [0, 3]);
     return answer.answers.filter((r) => r.type === TYPE.TXT && r.name === canonical(name)).map((r) => readTxt(r.data));
   }
@@ -125,7 +128,10 @@ export class Rfc2136Provider implements DnsProvider {
   /** An authoritative server names the zone in the SOA it answers with, or in the authority section of a no. */
   private async findZone(name: string): Promise<string> {
     const what = `find the zone of ${name} (SOA query)`;
-    const answer = await this.exchange((id) => encodeMessage({ id, opcode: OPCODE.QUERY, question: { name, type: TYPE.SOA, class: CLASS.IN } }), what);
+    const answer = await this.exchange(
+      (id) => encodeMessage({ id, opcode: OPCODE.QUERY, question: { name, type: TYPE.SOA, class: CLASS.IN } }),
+      what,
+    );
     this.expectRcode(answer, what, [0, 3]);
     const soa = [...answer.answers, ...answer.authorities].find((r) => r.type === TYPE.SOA);
     if (!soa || (name !== soa.name && !name.endsWith(`.${soa.name}`))) {
@@ -259,7 +265,9 @@ export class Rfc2136Provider implements DnsProvider {
         socket.destroy();
         reject(err);
       };
-      socket.setTimeout(this.attemptTimeoutMs * UDP_TRIES, () => fail(new PluginIoError(this.subject, `cannot ${what}: no answer over TCP`, 'ETIMEDOUT')));
+      socket.setTimeout(this.attemptTimeoutMs * UDP_TRIES, () =>
+        fail(new PluginIoError(this.subject, `cannot ${what}: no answer over TCP`, 'ETIMEDOUT')),
+      );
       socket.on('connect', () => {
         const length = Buffer.alloc(2);
         length.writeUInt16BE(packet.length);

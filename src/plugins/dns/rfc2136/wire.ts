@@ -107,7 +107,7 @@ export function txtData(value: string): Buffer {
 /** A TXT record's character-strings joined, the way ACME servers compare them. */
 export function readTxt(data: Buffer): string {
   const parts: Buffer[] = [];
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const length = data[at];
     if (at + 1 + length > data.length) throw new WireError('TXT record overruns its data');
     parts.push(data.subarray(at + 1, at + 1 + length));
@@ -138,7 +138,7 @@ function readName(buf: Buffer, offset: number): { name: string; next: number } {
   let at = offset;
   let next = -1;
   // A pointer loop would otherwise spin forever; 128 jumps is more than any real name needs.
-  for (let jumps = 0; jumps < 128; ) {
+  for (let jumps = 0; jumps < 128;) {
     if (at >= buf.length) throw new WireError('name overruns the message');
     const length = buf[at];
     if (length === 0) {

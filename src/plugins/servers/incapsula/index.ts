@@ -189,7 +189,10 @@ class IncapsulaSite implements ServerPlugin {
   async deploy(pair: DeployPair): Promise<void> {
     const chain = completeChain(pair.chain, configuredChain(this.ctx.blueprint));
     if (chain.length === 0) {
-      throw new PluginConfigError(this.subject, 'Incapsula needs the full chain with the certificate, but no chain of trust is configured or delivered');
+      throw new PluginConfigError(
+        this.subject,
+        'Incapsula needs the full chain with the certificate, but no chain of trust is configured or delivered',
+      );
     }
     await this.call('uploading the certificate', UPLOAD_PATH, uploadForm(this.settings.siteId, { ...pair, chain }));
   }
@@ -245,7 +248,9 @@ class IncapsulaSite implements ServerPlugin {
         },
         timeout: REQUEST_TIMEOUT_MS,
       });
-      request.on('timeout', () => request.destroy(Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
+      request.on('timeout', () =>
+        request.destroy(Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })),
+      );
       request.on('error', (err) => reject(this.connectionError(what, url, err)));
       request.on('response', (response) => {
         const chunks: Buffer[] = [];
@@ -268,7 +273,9 @@ class IncapsulaSite implements ServerPlugin {
           const detail = `${what}: HTTP ${status} from ${url.host}${url.pathname} without a JSON answer`;
           // A wrong base_url or path is a 404 forever; an overloaded or restarting API answers 5xx for a while.
           const lasting = status >= 400 && status < 500 && status !== 408 && status !== 429;
-          reject(lasting ? new PluginConfigError(this.subject, `${detail} (check base_url)`) : new PluginIoError(this.subject, detail, `HTTP ${status}`));
+          reject(
+            lasting ? new PluginConfigError(this.subject, `${detail} (check base_url)`) : new PluginIoError(this.subject, detail, `HTTP ${status}`),
+          );
         });
       });
       request.end(body);

@@ -20,7 +20,11 @@ export const parameters = {
   deploy_full_chain: { type: 'boolean', description: 'Ignored: Incapsula always gets the full chain (leaf, intermediates, root).' },
   site_id: { type: 'integer', required: true, minimum: 1, description: 'Numeric id of the site in Incapsula.' },
   base_url: { type: 'string', default: 'https://my.incapsula.com', check: (v) => baseUrlProblem(String(v)), description: "Imperva's API endpoint." },
-  ca_bundle: { type: 'string', expandEnv: true, description: "PEM file of the certificates the API endpoint's TLS certificate chains to (a private endpoint)." },
+  ca_bundle: {
+    type: 'string',
+    expandEnv: true,
+    description: "PEM file of the certificates the API endpoint's TLS certificate chains to (a private endpoint).",
+  },
 } as const satisfies ParameterMap;
 
 export type IncapsulaParameters = ParameterValues<typeof parameters>;
@@ -29,7 +33,8 @@ export default definePlugin({
   category: 'server',
   name: 'incapsula',
   aliases: ['autossl.server.incapsula.IncapsulaSite'],
-  description: "An Incapsula (Imperva Cloud WAF) site's custom certificate, through Imperva's API (credentials: ApiKeyAndId). Serves no HTTP-01 files.",
+  description:
+    "An Incapsula (Imperva Cloud WAF) site's custom certificate, through Imperva's API (credentials: ApiKeyAndId). Serves no HTTP-01 files.",
   credentials: { types: ['ApiKeyAndId'], required: true },
   parameters,
   load: () => (require('.') as typeof import('.')).createIncapsulaSite,
