@@ -18,7 +18,7 @@ import { workflowIdFor } from '../../src/workflows/definitions';
 import { describeKey } from '../../src/x509';
 import { serveAcmeDirs, startPebble, type TestPebble } from '../helpers/pebble';
 import { startLifecycleHarness, type LifecycleHarness } from '../helpers/lifecycle';
-import { eventually } from '../helpers/wait';
+import { eventually, until } from '../helpers/wait';
 
 const silent = { out() {}, err() {} };
 /** Pebble logs this line at every new registration, and only then. */
@@ -99,7 +99,8 @@ ${extra}`,
       client.createAccount({ termsOfServiceAgreed: true, contact: ['mailto:admin@example.test'] }),
     );
     const accountUrl = client.getAccountUrl();
-    assert.equal(registrations(pebble), 1);
+    // Pebble logs the registration through a pipe, which may trail its answer.
+    await until('Pebble logs the registration', () => registrations(pebble) === 1, 10_000);
     await fs.mkdir(storage, { recursive: true });
     await fs.writeFile(path.join(storage, 'lets_encrypt_account_key'), accountKey, { mode: 0o600 });
 
@@ -129,7 +130,7 @@ notify: { command: "cat > '${told}'", events: [success] }
     const before = registrations(pebble);
     const { status } = await cycle(b);
     assert.equal(status.state, 'Ready', `${status.reason}\n${pebble.log()}`);
-    assert.equal(registrations(pebble), before + 1);
+    await until('Pebble logs the new registration', () => registrations(pebble) === before + 1, 10_000);
     const storage = path.join(site, 'storage');
     // A bare name is created as <name>.key; nothing existed under either name.
     assert.deepEqual(describeKey(await fs.readFile(path.join(storage, 'lets_encrypt_account_key.key'), 'utf8')), { type: 'ec', curve: 'P-256' });
@@ -158,6 +159,6 @@ notify: { command: "cat > '${told}'", events: [success] }
     const forced = await cycle(b, { force: true });
     assert.equal(forced.status.lastCycle?.renewed, true, forced.status.reason);
     assert.equal(forced.status.lastCycle?.notices, undefined);
-    assert.equal(registrations(pebble), before + 1);
+    await until('Pebble logs the new registration', () => registrations(pebble) === before + 1, 10_000);
   });
 });

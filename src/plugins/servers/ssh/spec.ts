@@ -48,6 +48,5 @@ export default definePlugin({
     },
     verify_servername: { type: 'string', description: 'SNI name sent to verify (default its host, unless an IP address).' },
   },
-  // `../ssh` resolves to this folder's index once the implementation lives here.
-  load: () => (require('../ssh') as typeof import('../ssh')).createSshServer,
+  load: () => (require('.') as typeof import('.')).createSshServer,
 });
