@@ -31,6 +31,6 @@ export default definePlugin({
       description: "ssh: trust a host whose key is in no known_hosts file and record it there (a changed key is still refused); as the ssh server's.",
     },
   },
-  // `../git` resolves to this folder's index once the implementation lives here.
-  load: () => (require('../git') as typeof import('../git')).createGitStorage,
+
+  load: () => (require('.') as typeof import('.')).createGitStorage,
 });

@@ -14,28 +14,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { inspect } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import type { ArtifactKind } from '../../blueprint/types';
-import { PluginConfigError, PluginError, PluginIoError, errnoCode, fsError, messageOf } from '../errors';
-import { shellQuote } from '../shell';
-import { KEY_FILE_MODE, artifactMode, assertFileName, readFileIfExists, writeFileAtomic } from '../fs-atomic';
-import type { PluginContext, StorageFactory, StoragePlugin } from '../types';
+import type { ArtifactKind } from '../../../blueprint/types';
+import { PluginConfigError, PluginError, PluginIoError, errnoCode, fsError, messageOf } from '../../errors';
+import { KEY_FILE_MODE, artifactMode, assertFileName, readFileIfExists, writeFileAtomic } from '../../fs-atomic';
+import type { StorageFactory, StoragePlugin } from '../../types';
+import { accessFor, str } from './access';
+import { PRIVATE_FOLDER_MODE, lockClone, preparePrivateFolder } from './clone-lock';
+import { assertNoPassword, scrub, transportOf, withoutUserinfo } from './url';
 
-/** The clones hold private keys (in the working tree and in .git/objects): only their owner may enter. */
-const PRIVATE_FOLDER_MODE = 0o700;
 /** Pushes attempted while other writers keep winning the race. */
 const PUSH_ATTEMPTS = 6;
 /** A git command silent this long is killed: a hung connection must not hold the queue forever. */
 const SILENCE_TIMEOUT_MS = 60_000;
-/** How long an operation waits for another process to finish with the clone. */
-const LOCK_WAIT_MS = 60_000;
-
-/** Answers `get` only (not `store` or `erase`); git appends the action as "$1". Holds variable names, no secret. */
-const CREDENTIAL_HELPER = `!f() { if [ "$1" = get ]; then printf 'username=%s\\npassword=%s\\n' "$AUTOSSL_GIT_USERNAME" "$AUTOSSL_GIT_PASSWORD"; fi; }; f`;
-
-/** ssh reads a passphrase only from a program; this one prints a variable of the ssh process that runs it. */
-const ASKPASS_SCRIPT = `#!/bin/sh\nprintf '%s\\n' "$AUTOSSL_GIT_SSH_PASSPHRASE"\n`;
 
 /** Failures only a change to the blueprint, the credentials or the remote fixes: retrying cannot help. */
 const NOT_RETRYABLE =
@@ -63,172 +54,6 @@ export interface GitStorageOptions {
    * directory. Two factories with two folders in one process behave like two processes.
    */
   cacheRoot?: string;
-}
-
-/** How git reaches the remote: environment and `-c` settings for every command, and what to scrub. */
-interface Access {
-  env: Record<string, string>;
-  config: string[];
-  secrets: string[];
-}
-
-const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
-
-/** GIT_SSH_COMMAND goes through a shell: each path is quoted as one word. */
-
-function transportOf(url: string): 'https' | 'ssh' | 'file' | undefined {
-  if (/^https?:\/\//i.test(url)) return 'https';
-  if (/^(ssh|git\+ssh):\/\//i.test(url) || /^[^/:]+@[^/:]+:/.test(url)) return 'ssh';
-  if (/^file:\/\//i.test(url)) return 'file';
-  return undefined;
-}
-
-/** Blueprints travel in workflow history: a password written into git_url would be recorded there. */
-function assertNoPassword(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // scp-like `user@host:path` is no URL and cannot hold a password.
-    if (transportOf(url) === 'ssh') return;
-    throw new PluginConfigError('storage git', 'git_url is not a valid URL');
-  }
-  if (parsed.password) {
-    parsed.password = '';
-    throw new PluginConfigError(`storage git:${parsed.href}`, 'git_url holds a password: name an entry of credentials: instead');
-  }
-}
-
-/** The URL as a person is shown it: without userinfo, so without an account name or a password. */
-function withoutUserinfo(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.href;
-  } catch {
-    // scp-like `user@host:path` is no URL.
-    return url.replace(/^[^/:@]+@/, '');
-  }
-}
-
-/** Replaces secrets, raw or URL-encoded, in whatever git printed. */
-function scrub(text: string, secrets: string[]): string {
-  return secrets.reduce((t, s) => t.split(s).join('***'), text);
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
-}
-
-/**
- * The queue orders operations inside this process; this lock file orders them across processes sharing the
- * cache folder (the CLI's `check` next to a worker). A lock naming a dead process, or this one (a restarted
- * container gets its old pid back, and the queue means this process holds no other lock on the clone), is stale.
- */
-async function lockClone(lockFile: string, subject: string): Promise<() => Promise<void>> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      await fs.writeFile(lockFile, String(process.pid), { flag: 'wx', mode: KEY_FILE_MODE });
-      return () => fs.rm(lockFile, { force: true });
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw fsError(subject, `cannot create lock ${lockFile}`, err);
-    }
-    // Empty while its creator is still writing its pid: wait for it like for a live holder.
-    const holder = Number(await fs.readFile(lockFile, 'utf8').catch(() => ''));
-    if (holder > 0 && (holder === process.pid || !isRunning(holder))) {
-      await fs.rm(lockFile, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new PluginIoError(subject, `the working clone is locked by process ${holder} (${lockFile})`, undefined);
-    await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
-  }
-}
-
-async function preparePrivateFolder(folder: string, subject: string): Promise<void> {
-  try {
-    await fs.mkdir(folder, { recursive: true, mode: PRIVATE_FOLDER_MODE });
-    const stat = await fs.lstat(folder);
-    // A shared temporary directory lets anyone create the folder first and read every key we put in it.
-    if (!stat.isDirectory() || stat.uid !== os.userInfo().uid) {
-      throw new PluginConfigError(subject, `clone cache ${folder} is not a folder owned by this user`);
-    }
-    await fs.chmod(folder, PRIVATE_FOLDER_MODE);
-  } catch (err) {
-    throw fsError(subject, `cannot prepare clone cache ${folder}`, err);
-  }
-}
-
-async function accessFor(spec: Parameters<StorageFactory>[0], ctx: PluginContext, url: string, cacheRoot: string): Promise<Access> {
-  const p = spec.parameters;
-  const credential = spec.credentials ? await ctx.credentials.resolve(spec.credentials, spec.credentialsParameters) : {};
-  const name = str(p.committer_name) ?? 'autossl';
-  const email = str(p.committer_email) ?? 'autossl@localhost';
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    // Messages are recognised by their English text, and nobody is there to answer a prompt.
-    LC_ALL: 'C',
-    GIT_TERMINAL_PROMPT: '0',
-    // Empty rather than unset: git then asks neither GIT_ASKPASS, core.askPass nor SSH_ASKPASS.
-    GIT_ASKPASS: '',
-    GIT_AUTHOR_NAME: name,
-    GIT_AUTHOR_EMAIL: email,
-    GIT_COMMITTER_NAME: name,
-    GIT_COMMITTER_EMAIL: email,
-  };
-  // An empty value empties the helper list: a `store` helper in the machine's config would write the password.
-  const config = ['credential.helper='];
-  const secrets: string[] = [];
-  const transport = transportOf(url);
-
-  if (transport === 'https' && (credential.username !== undefined || credential.password !== undefined)) {
-    const username = credential.username ?? '';
-    const password = credential.password ?? '';
-    if (/[\n\0]/.test(username + password)) {
-      throw new PluginConfigError(
-        `storage git:${url}`,
-        `credential '${spec.credentials}' holds a line break, which git's credential protocol cannot carry`,
-      );
-    }
-    env.AUTOSSL_GIT_USERNAME = username;
-    env.AUTOSSL_GIT_PASSWORD = password;
-    // Scoped to the repository's origin, so a redirect to another host never receives the password.
-    config.push(`credential.${new URL(url).origin}.helper=${CREDENTIAL_HELPER}`);
-    if (password) secrets.push(password, encodeURIComponent(password));
-  } else if (transport === 'ssh') {
-    const strict = p.accept_unknown_host_key === true ? 'accept-new' : 'yes';
-    const ssh = ['ssh', '-o', `StrictHostKeyChecking=${strict}`, '-o', 'PreferredAuthentications=publickey'];
-    const knownHosts = str(p.known_hosts_file);
-    if (knownHosts) ssh.push('-o', shellQuote(`UserKnownHostsFile=${knownHosts}`));
-    const keyFile = str(p.private_key_file) ?? str(credential.private_key_file);
-    if (keyFile) ssh.push('-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes');
-    const username = str(credential.username);
-    // A user written in the URL wins; the credential's names the account otherwise.
-    if (username && !/^(ssh|git\+ssh):\/\/[^/]*@|^[^/:]+@/i.test(url)) ssh.push('-l', shellQuote(username));
-    const passphrase = str(credential.passphrase);
-    if (passphrase) {
-      const script = path.join(cacheRoot, 'ssh-askpass');
-      await fs.writeFile(script, ASKPASS_SCRIPT, { mode: PRIVATE_FOLDER_MODE });
-      env.SSH_ASKPASS = script;
-      env.SSH_ASKPASS_REQUIRE = 'force';
-      env.AUTOSSL_GIT_SSH_PASSPHRASE = passphrase;
-      secrets.push(passphrase);
-    } else {
-      ssh.push('-o', 'BatchMode=yes');
-    }
-    env.GIT_SSH_COMMAND = ssh.join(' ');
-  }
-  // simple-git's DEBUG trace prints each spawn's options, environment included: it shows secrets blanked.
-  Object.defineProperty(env, inspect.custom, {
-    value: () => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, secrets.some((s) => v.includes(s)) ? '***' : v])),
-  });
-  return { env, config, secrets };
 }
 
 /** `folder` as a relative path inside the repository ('' for its root). */
