@@ -71,7 +71,7 @@ export interface CertificateAuthoritySpec {
 
 /** The DNS provider publishing `_acme-challenge` TXT records for DNS-01. */
 export interface DnsSpec {
-  /** A name of the DNS provider catalogue (src/plugins/dns/catalog.ts). */
+  /** A DNS provider of the plugin catalog (src/plugins/dns/<name>). */
   provider: string;
   parameters: Record<string, unknown>;
   /** Name of an entry in `credentials:`; never the secret itself. */
