@@ -78,6 +78,11 @@ export default tseslint.config(
               message: 'plugins import of src/blueprint only its declared interface (catalog, types, credentials, errors)',
             },
             { group: ['**/catalog', '**/catalog/*', '!**/blueprint/catalog'], message: 'plugins are listed by the catalog, never the reverse' },
+            {
+              group: ['**/inspect/*', '**/activities/*', '**/workflows/*', '**/worker/*', '**/client/*'],
+              allowTypeImports: true,
+              message: 'plugins sit below inspection, activities, workflows, worker and CLI',
+            },
           ],
         },
       ],

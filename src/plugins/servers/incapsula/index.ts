@@ -8,7 +8,6 @@ import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerSpec } from '../../../blueprint/types';
-import { configuredChain } from '../../../inspect/certificate';
 import { joinPem, splitPemCertificates } from '../../../x509';
 import { PluginConfigError, PluginError, PluginIoError, errnoCode } from '../../errors';
 import { parameters, type IncapsulaParameters } from './spec';
@@ -187,7 +186,8 @@ class IncapsulaSite implements ServerPlugin {
   }
 
   async deploy(pair: DeployPair): Promise<void> {
-    const chain = completeChain(pair.chain, configuredChain(this.ctx.blueprint));
+    // The loader gives the certificate its CA's chain of trust when it has none of its own.
+    const chain = completeChain(pair.chain, this.ctx.blueprint.certificate.chainOfTrust);
     if (chain.length === 0) {
       throw new PluginConfigError(
         this.subject,
